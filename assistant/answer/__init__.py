@@ -1,0 +1,1 @@
+"""Turning retrieved stories into a short briefing with verified citations."""

@@ -1,0 +1,1 @@
+"""Readers that turn raw sources (newsletter issues, feeds) into Stories."""

@@ -1,0 +1,451 @@
+"""Newsletter issue files (markdown, HTML, plain text, .eml) -> an Issue with its Stories."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import yaml
+from bs4 import BeautifulSoup
+
+from assistant.models import Issue, SourceKind, Story
+from assistant.sources.text import (
+    html_to_text,
+    is_footer,
+    is_promo,
+    normalize_ws,
+    starts_with_symbol,
+    strip_leading_symbols,
+)
+
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".eml"}
+MAX_FILE_BYTES = 20_000_000
+
+
+class IssueError(ValueError):
+    """A file that cannot be read as an issue; the message names the reason."""
+
+
+_LINK_RE = re.compile(r"!?\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_IMAGE_LINE_RE = re.compile(r"^\s*!\[[^\]]*\]\([^)]*\)\s*$")
+_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_BULLET_RE = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+(.*)$")
+_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+_FILE_DATE_RE = re.compile(r"(?<!\d)(\d{4})[-_.](\d{1,2})[-_.](\d{1,2})(?!\d)")
+_PELICAN_RE = re.compile(r"^([A-Z][A-Za-z]+):\s*(.*)$")
+_TRAILING_NUMBER_RE = re.compile(r"\s*(?:#|no\.?|issue|number)?\s*#?\d+\s*$", re.IGNORECASE)
+_BOILERPLATE_RE = re.compile(
+    r"(want something mentioned\?|tag us at|want to get involved\?|we love contributions|is openly developed"
+    r"|if you find any errors|please submit (a pr|your suggestions|quotes)|subscribe to|email us"
+    r"|hello and welcome to)",
+    re.IGNORECASE,
+)
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "issue"
+
+
+def link_text(markdown: str) -> str:
+    """Markdown inline links/images -> their text; emphasis markers removed."""
+    text = _LINK_RE.sub(lambda m: m.group(1), markdown)
+    text = re.sub(r"(\*\*|__|`)", "", text)
+    return text.strip()
+
+
+def links_of(markdown: str) -> list[str]:
+    return [m.group(2) for m in _LINK_RE.finditer(markdown) if not m.group(0).startswith("!")
+            and m.group(2).startswith(("http://", "https://"))]
+
+
+@dataclass
+class _Draft:
+    headline: str
+    section: str
+    lines: list[str] = field(default_factory=list)
+    url: str | None = None
+
+
+# ---------------------------------------------------------------- dates and titles
+
+
+def parse_date(value: object) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    match = re.match(r"^(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    if match:
+        try:
+            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            return None
+    if len(text) > 40:
+        return None
+    import dateparser
+
+    parsed = dateparser.parse(text, languages=["en"], settings={"STRICT_PARSING": True})
+    return parsed.date() if parsed else None
+
+
+def date_from_filename(name: str) -> date | None:
+    match = _FILE_DATE_RE.search(name)
+    if not match:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+
+
+def newsletter_name(title: str) -> str:
+    """"Last Week in AI #260" -> "Last Week in AI"; "This Week in Rust 528" -> "This Week in Rust"."""
+    return _TRAILING_NUMBER_RE.sub("", title).strip(" -:#") or title
+
+
+# ---------------------------------------------------------------- markdown
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, object], str]:
+    if text.startswith("---"):
+        end = text.find("\n---", 3)
+        if end != -1:
+            try:
+                meta = yaml.safe_load(text[3:end]) or {}
+            except yaml.YAMLError:
+                meta = {}
+            if isinstance(meta, dict):
+                return {str(k).lower(): v for k, v in meta.items()}, text[end + 4:].lstrip("-\n")
+    # Pelican-style "Title: ...\nDate: ..." header block.
+    lines = text.split("\n")
+    meta_p: dict[str, object] = {}
+    idx = 0
+    while idx < len(lines) and (match := _PELICAN_RE.match(lines[idx])):
+        meta_p[match.group(1).lower()] = match.group(2)
+        idx += 1
+    if meta_p and "title" in meta_p and (idx == len(lines) or not lines[idx].strip()):
+        return meta_p, "\n".join(lines[idx:])
+    return {}, text
+
+
+def _is_item(line: str) -> bool:
+    return bool(_BULLET_RE.match(line)) and bool(links_of(line))
+
+
+def _paragraph_item(paragraph: str) -> bool:
+    """"[Headline](url) - summary" paragraphs, as in Last Week in AI's "Other News"."""
+    return bool(re.match(r"^\s*\[[^\]]+\]\([^)]+\)", paragraph))
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    cur: list[str] = []
+    for line in lines:
+        if line.strip():
+            cur.append(line.rstrip())
+        elif cur:
+            out.append("\n".join(cur))
+            cur = []
+    if cur:
+        out.append("\n".join(cur))
+    return out
+
+
+def _clean_body(lines: list[str]) -> list[str]:
+    kept = []
+    for line in lines:
+        plain = link_text(line)
+        if _IMAGE_LINE_RE.match(line) or is_promo(plain):
+            continue
+        if _BOILERPLATE_RE.search(plain) and len(plain.split()) < 40:
+            continue
+        kept.append(line)
+    return kept
+
+
+def parse_markdown_body(body: str) -> list[_Draft]:
+    """Headings make sections or stories; link lists and "[headline](url) - summary" paragraphs make one
+    story per item. A heading with no body of its own is a section label."""
+    body = _COMMENT_RE.sub("", body)
+    lines = body.split("\n")
+    blocks: list[tuple[int, str, list[str]]] = []  # (level, heading, body lines); level 0 = preamble
+    level, heading = 0, ""
+    cur: list[str] = []
+    for line in lines:
+        match = _HEADING_RE.match(line)
+        if match:
+            blocks.append((level, heading, cur))
+            level, heading, cur = len(match.group(1)), match.group(2), []
+        else:
+            cur.append(line)
+    blocks.append((level, heading, cur))
+
+    drafts: list[_Draft] = []
+    labels: list[tuple[int, str]] = []
+    footer_seen = False
+    for level, heading, raw in blocks:
+        if footer_seen:
+            break
+        body_lines = _clean_body(raw)
+        for i, line in enumerate(body_lines):
+            if is_footer(link_text(line)):
+                body_lines, footer_seen = body_lines[:i], True
+                break
+        text = "\n".join(body_lines).strip()
+        heading_is_link = bool(links_of(heading))
+        while labels and labels[-1][0] >= level > 0:
+            labels.pop()
+        section = labels[-1][1] if labels else ""
+        if level == 0:
+            # The preamble is a story only for issues with no headings at all (handled by the caller).
+            if len(blocks) == 1 and text:
+                drafts.append(_Draft(headline="", section="", lines=body_lines))
+            continue
+        if not text and not heading_is_link:
+            labels.append((level, link_text(heading)))
+            continue
+        paragraphs = _paragraphs(body_lines)
+        items = [ln for ln in body_lines if _is_item(ln)]
+        para_items = [p for p in paragraphs if _paragraph_item(p)]
+        nonblank = [ln for ln in body_lines if ln.strip()]
+        all_items = (bool(items) and len(items) == len(nonblank)) or (
+            bool(para_items) and len(para_items) == len(paragraphs))
+        if not heading_is_link and (len(items) >= 2 or len(para_items) >= 2 or all_items):
+            own_section = link_text(heading)
+            if len(para_items) >= len(items):
+                for para in para_items:
+                    first = _LINK_RE.search(para)
+                    head = first.group(1) if first else link_text(para.split("\n")[0])
+                    rest = para[first.end():].lstrip(" -–—:") if first else para
+                    drafts.append(_Draft(headline=link_text(head), section=own_section, lines=[rest],
+                                         url=first.group(2) if first else None))
+            else:
+                for item in items:
+                    content = _BULLET_RE.match(item).group(1)  # type: ignore[union-attr]
+                    urls = links_of(content)
+                    drafts.append(_Draft(headline=link_text(content), section=own_section, lines=[],
+                                         url=urls[0] if urls else None))
+            continue
+        head_urls = links_of(heading)
+        drafts.append(_Draft(headline=link_text(heading), section=section, lines=body_lines,
+                             url=head_urls[0] if head_urls else None))
+    return drafts
+
+
+# ---------------------------------------------------------------- plain text
+
+
+def parse_plain_body(body: str) -> list[_Draft]:
+    """Plain-text issues: emoji-led lines are headlines; a run of them with no body between is the table of
+    contents; a sign-off line ends the stories; promo lines are dropped wherever they are."""
+    lines = [ln.rstrip() for ln in body.replace("\r\n", "\n").split("\n")]
+    for i, line in enumerate(lines):
+        if is_footer(line):
+            lines = lines[:i]
+            break
+    lines = [ln for ln in lines if not is_promo(ln)]
+    nonblank = [ln for ln in lines if ln.strip()]
+    symbol_heads = [i for i, ln in enumerate(nonblank) if starts_with_symbol(ln) and len(ln.split()) <= 20]
+    # Consecutive headline lines with nothing between them are the table of contents, not stories.
+    toc = {i for i in symbol_heads if i - 1 in symbol_heads or i + 1 in symbol_heads}
+    drafts: list[_Draft] = []
+    if len(symbol_heads) - len(toc) >= 2:
+        heads = set(symbol_heads) - toc
+        last_toc = max(toc, default=-1)
+        current: _Draft | None = None
+        for i, line in enumerate(nonblank):
+            if i <= last_toc:
+                continue
+            if i in heads:
+                if current is not None and current.lines:
+                    drafts.append(current)
+                current = _Draft(headline=strip_leading_symbols(line), section="")
+            elif current is not None:
+                current.lines.append(line)
+        if current is not None and current.lines:
+            drafts.append(current)
+        return drafts
+    # No symbol headlines: a short line without a final full stop, followed by a paragraph, is a headline.
+    for para in _paragraphs(lines):
+        para_lines = para.split("\n")
+        first = para_lines[0].strip()
+        if len(para_lines) > 1 and len(first.split()) <= 14 and not first.endswith((".", ":", ",")):
+            drafts.append(_Draft(headline=first, section="", lines=para_lines[1:]))
+        elif drafts and len(para.split()) > 0:
+            drafts[-1].lines.extend(["", *para_lines])
+        else:
+            drafts.append(_Draft(headline=first[:120], section="", lines=para_lines))
+    return drafts
+
+
+# ---------------------------------------------------------------- HTML and e-mail
+
+
+def html_to_markdown(html: str) -> tuple[str, dict[str, object]]:
+    """Issue HTML -> the markdown shape parse_markdown_body understands (headings, links, list items)."""
+    soup = BeautifulSoup(html, "html.parser")
+    meta: dict[str, object] = {}
+    if soup.title and soup.title.string:
+        meta["title"] = soup.title.string.strip()
+    for name in ("article:published_time", "date", "dc.date", "pubdate"):
+        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
+        if tag and tag.get("content"):
+            meta["date"] = str(tag.get("content"))
+            break
+    if "date" not in meta:
+        time_tag = soup.find("time")
+        if time_tag and time_tag.get("datetime"):
+            meta["date"] = str(time_tag.get("datetime"))
+    for tag in soup(["script", "style", "noscript", "iframe", "head", "img", "svg", "form"]):
+        tag.decompose()
+    for anchor in soup.find_all("a"):
+        href = str(anchor.get("href") or "")
+        label = anchor.get_text(" ", strip=True)
+        if href.startswith(("http://", "https://")) and label:
+            anchor.replace_with(f"[{label}]({href})")
+    for level in range(1, 7):
+        for tag in soup.find_all(f"h{level}"):
+            tag.replace_with(f"\n\n{'#' * level} {tag.get_text(' ', strip=True)}\n\n")
+    for tag in soup.find_all("li"):
+        tag.replace_with(f"\n* {tag.get_text(' ', strip=True)}\n")
+    for tag in soup.find_all(["p", "div", "br", "tr", "blockquote", "section", "article", "table"]):
+        tag.insert_before("\n\n")
+        tag.insert_after("\n\n")
+    return normalize_ws(soup.get_text()), meta
+
+
+def _email_parts(raw: bytes) -> tuple[str, str, dict[str, object]]:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    meta: dict[str, object] = {}
+    if msg["subject"]:
+        meta["title"] = str(msg["subject"]).strip()
+    if msg["date"]:
+        try:
+            meta["date"] = parsedate_to_datetime(str(msg["date"])).date()
+        except (TypeError, ValueError):
+            pass
+    if msg["from"]:
+        meta["from"] = str(msg["from"])
+    assert isinstance(msg, EmailMessage)
+    part = msg.get_body(preferencelist=("html", "plain"))
+    if part is None:
+        raise IssueError("e-mail has no text or HTML body")
+    content = part.get_content()
+    kind = "html" if part.get_content_type() == "text/html" else "plain"
+    return kind, str(content), meta
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def decode_bytes(raw: bytes) -> str:
+    if b"\x00" in raw[:8192]:
+        raise IssueError("binary file (contains NUL bytes)")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "cp1252" or "\ufffd" not in text:
+            return text
+    raise IssueError("cannot decode the file as UTF-8 or Windows-1252 text")
+
+
+def parse_issue(
+    path: Path,
+    *,
+    raw: bytes | None = None,
+    issue_date: date | None = None,
+    source_name: str | None = None,
+) -> Issue:
+    """Read one issue file. Raises IssueError with a one-line reason for anything unusable."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise IssueError(f"unsupported file type {suffix or '(none)'}")
+    if raw is None:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise IssueError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+        raw = path.read_bytes()
+    if not raw.strip():
+        raise IssueError("empty file")
+    meta: dict[str, object] = {}
+    if suffix == ".eml":
+        kind, text, meta = _email_parts(raw)
+        if kind == "html":
+            text, html_meta = html_to_markdown(text)
+            meta = {**html_meta, **meta}
+            drafts = parse_markdown_body(text)
+        else:
+            drafts = parse_markdown_body(text) if re.search(r"^#{1,6}\s", text, re.M) else parse_plain_body(text)
+    else:
+        text = decode_bytes(raw)
+        if suffix in (".html", ".htm"):
+            text, meta = html_to_markdown(text)
+            drafts = parse_markdown_body(text)
+        elif suffix in (".md", ".markdown"):
+            meta, body = _split_front_matter(text)
+            drafts = parse_markdown_body(body)
+        else:
+            meta, body = _split_front_matter(text)
+            drafts = parse_plain_body(body)
+
+    date_source = "unknown"
+    found = issue_date
+    if found is not None:
+        date_source = "--date"
+    else:
+        for source, value in (("metadata", meta.get("date")), ("file name", date_from_filename(path.name))):
+            found = parse_date(value)
+            if found:
+                date_source = source
+                break
+    if found is None and suffix not in (".eml",):
+        # A header line such as "March 18, 2026" near the top of the issue.
+        for line in text.split("\n")[:8]:
+            if 6 <= len(line.strip()) <= 30 and re.search(r"\d{4}", line):
+                found = parse_date(line.strip())
+                if found:
+                    date_source = "header line"
+                    break
+
+    raw_title = str(meta.get("title") or "").strip()
+    folder = path.parent.name.replace("-", " ").replace("_", " ").strip()
+    name = source_name or str(meta.get("newsletter") or "") or (newsletter_name(raw_title) if raw_title else "")
+    name = name or folder.title() or "Newsletter"
+    title = raw_title or (f"{name} {found.isoformat()}" if found else f"{name} ({path.stem})")
+    issue_id = f"{slugify(name)}--{slugify(path.stem)}"
+
+    stories: list[Story] = []
+    for draft in drafts:
+        body = normalize_ws("\n".join(link_text(ln) for ln in draft.lines))
+        headline = draft.headline.strip()
+        if headline.lower() in ("", "nan", "none", "null", "untitled"):
+            headline = body.split("\n")[0][:120] if body else ""
+        if not headline and not body:
+            continue
+        all_links = ([draft.url] if draft.url else []) + links_of("\n".join(draft.lines))
+        url = all_links[0] if all_links else None
+        idx = len(stories)
+        stories.append(Story(
+            story_id=f"{issue_id}#{idx}", issue_id=issue_id, issue_title=title, index=idx,
+            headline=headline, body=body, section=draft.section, date=found, url=url,
+            links=list(dict.fromkeys(all_links)), source_kind=SourceKind.NEWSLETTER, source_name=name,
+        ))
+    if not stories:
+        raise IssueError("no stories found in the file")
+    return Issue(issue_id=issue_id, title=title, date=found, source_name=name, path=str(path),
+                 stories=stories, date_source=date_source)
+
+
+def html_issue_text(html: str) -> str:
+    """Convenience for callers that need the text of an HTML issue without its structure."""
+    return html_to_text(html)

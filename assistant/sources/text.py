@@ -1,0 +1,122 @@
+"""Text helpers shared by every source: HTML to clean text, sentences, and sponsor/footer detection."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from bs4 import BeautifulSoup, Comment
+
+# Tags whose content never belongs in the index.
+_DROP_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "svg", "form", "template", "head")
+_BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section",
+               "article", "pre", "table", "ul", "ol", "hr")
+
+# Phrases that mark sponsor, promo and footer material in newsletters. Matched case-insensitively on one line.
+PROMO_PATTERNS = (
+    r"\btry our\b",
+    r"\bsponsored by\b",
+    r"\bpresented by\b",
+    r"\bin partnership with\b",
+    r"\btogether with\b.*\bsponsor",
+    r"\b(sign up|subscribe) (now|today|for free|here)\b",
+    r"\bforward (it|this) to\b",
+    r"\bunsubscribe\b",
+    r"\bupdate your preferences\b",
+    r"\bview (it )?in (your )?browser\b",
+    r"\badvertise (with|in) us\b",
+)
+FOOTER_PATTERNS = (
+    r"^that'?s (it|all) for (today|this week|now)\b",
+    r"^thanks for reading\b",
+    r"^see you (next|tomorrow)\b",
+    r"^until next (time|week)\b",
+    r"\bis (edited|curated|written) by\b",
+)
+_PROMO_RE = re.compile("|".join(PROMO_PATTERNS), re.IGNORECASE)
+_FOOTER_RE = re.compile("|".join(FOOTER_PATTERNS), re.IGNORECASE)
+_WS_RE = re.compile(r"[ \t\u00a0]+")
+_MANY_NL_RE = re.compile(r"\n{3,}")
+
+
+def normalize_ws(text: str) -> str:
+    lines = [_WS_RE.sub(" ", line).strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return _MANY_NL_RE.sub("\n\n", "\n".join(lines)).strip()
+
+
+def html_to_text(html: str) -> str:
+    """Untrusted HTML -> plain text. Scripts, styles, images (tracking pixels) and comments are dropped."""
+    if not html or "<" not in html:
+        return normalize_ws(html or "")
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(_DROP_TAGS):
+        tag.decompose()
+    for tag in soup(["img", "picture", "video", "audio", "source"]):
+        tag.decompose()
+    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        comment.extract()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    return normalize_ws(soup.get_text())
+
+
+def is_promo(line: str) -> bool:
+    """A sponsor or promo line: a call to action rather than news."""
+    stripped = line.strip()
+    if not stripped:
+        return False
+    if stripped.endswith(("→", "->", "»")) and len(stripped.split()) <= 25:
+        return True
+    return bool(_PROMO_RE.search(stripped)) and len(stripped.split()) <= 40
+
+
+def is_footer(line: str) -> bool:
+    """The first line of an issue's sign-off; everything after it is footer and ads."""
+    return bool(_FOOTER_RE.search(line.strip()))
+
+
+def starts_with_symbol(line: str) -> bool:
+    """Emoji headlines ("🚀 NVIDIA's ...") start with a pictographic symbol."""
+    stripped = line.strip()
+    return bool(stripped) and unicodedata.category(stripped[0]) in ("So", "Sk", "Cs")
+
+
+def strip_leading_symbols(text: str) -> str:
+    idx = 0
+    while idx < len(text) and (unicodedata.category(text[idx]) in ("So", "Sk", "Cs", "Mn", "Cf", "Zs")
+                               or text[idx] in "\ufe0f\u200d"):
+        idx += 1
+    return text[idx:].strip()
+
+
+@lru_cache(maxsize=1)
+def _punkt():  # type: ignore[no-untyped-def]
+    # llama-index-core ships punkt_tab; config.offline_environment() points NLTK_DATA at it.
+    from nltk.tokenize.punkt import PunktTokenizer
+
+    try:
+        return PunktTokenizer("english")
+    except (LookupError, OSError):
+        return None
+
+
+_FALLBACK_SENT_RE = re.compile(r"(?<=[.!?])\s+(?=[\"'“A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage; line breaks always end a sentence (headlines, list items)."""
+    out: list[str] = []
+    tokenizer = _punkt()
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        parts = tokenizer.tokenize(line) if tokenizer is not None else _FALLBACK_SENT_RE.split(line)
+        out.extend(p.strip() for p in parts if p.strip())
+    return out
+
+
+def word_count(text: str) -> int:
+    return len(text.split())

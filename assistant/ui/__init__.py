@@ -1,0 +1,1 @@
+"""The Gradio web app: thin callbacks over assistant.pipeline."""

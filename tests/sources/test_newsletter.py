@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from assistant.sources.newsletter import IssueError, parse_issue
+from tests.conftest import LWIAI, SEED_DIR, TWIR
+
+SEED = SEED_DIR / "000_31baea9013c4bfac.txt"
+
+
+def test_seed_issue_stories_and_dropped_blocks() -> None:
+    issue = parse_issue(SEED)
+    assert [s.headline for s in issue.stories] == [
+        "NVIDIA's $1 Trillion Inference Play",
+        "OpenAI Buys Python (Sort Of)",
+        "The Great Inversion: 80% Inference, 20% Training",
+        "AMD + Samsung: HBM4 for the MI455X",
+        "Shutterstock Goes All-In on Training Data",
+    ]
+    assert issue.date is None and issue.date_source == "unknown"
+    everything = "\n".join(s.text for s in issue.stories)
+    for dropped in ("1440's Daily Digest", "That's it for today", "AI Infrastructure Calculator",
+                    "In Today's Issue"):
+        assert dropped not in everything
+    # "The takeaway" stays with its story.
+    amd = issue.stories[3]
+    assert "Samsung as the primary HBM4 supplier" in amd.body
+    assert "The takeaway: Memory bandwidth is the new bottleneck." in amd.body
+
+
+def test_date_override_and_source_name() -> None:
+    issue = parse_issue(SEED, issue_date=date(2026, 3, 20), source_name="ClusterMind News")
+    assert issue.date == date(2026, 3, 20) and issue.date_source == "--date"
+    assert issue.source_name == "ClusterMind News"
+    assert all(s.date == date(2026, 3, 20) for s in issue.stories)
+
+
+@pytest.mark.parametrize(("name", "count", "first", "last"), [
+    ("2024-03-04-260.md", 55, "Figure rides the humanoid robot hype wave to $2.6B valuation",
+     "Man admits to paying magician $150 to create anti-Biden robocall"),
+    ("2018-05-14-1.md", 8, "Mysteries of the brain - solved", "The memes"),
+])
+def test_last_week_in_ai(name: str, count: int, first: str, last: str) -> None:
+    issue = parse_issue(LWIAI / name)
+    assert len(issue.stories) == count
+    assert issue.stories[0].headline == first
+    assert issue.stories[-1].headline.startswith(last[:30])
+    assert issue.date == date(int(name[:4]), int(name[5:7]), int(name[8:10]))
+    assert issue.source_name in ("Last Week in AI", "Skynet This Week")
+    assert issue.stories[0].url and issue.stories[0].url.startswith("http")
+
+
+def test_last_week_in_ai_related_links_stay_with_story() -> None:
+    issue = parse_issue(LWIAI / "2026-05-25-341.md")
+    top = issue.stories[0]
+    assert top.section == "Top News"
+    assert top.headline.startswith("Elon Musk Loses $150 Billion Suit Against OpenAI")
+    assert len(top.links) >= 3  # the headline link plus its "Related:" list
+
+
+@pytest.mark.parametrize(("name", "count", "number"), [
+    ("2024-01-03-this-week-in-rust.md", 161, 528),
+    ("2026-08-19-this-week-in-rust.md", 195, 665),
+])
+def test_this_week_in_rust(name: str, count: int, number: int) -> None:
+    issue = parse_issue(TWIR / name)
+    assert issue.title == f"This Week in Rust {number}"
+    assert issue.source_name == "This Week in Rust"
+    assert len(issue.stories) == count
+    headlines = [s.headline for s in issue.stories]
+    assert "Crate of the Week" in headlines and "Quote of the Week" in headlines
+    # Boilerplate intro and the editors' footer are not stories.
+    text = "\n".join(s.text for s in issue.stories)
+    assert "Hello and welcome" not in text and "is edited by" not in text
+
+
+def test_html_issue(tmp_path: Path) -> None:
+    page = tmp_path / "weekly.html"
+    page.write_text("""<html><head><title>Chip Weekly #12</title>
+    <meta property="article:published_time" content="2026-04-02T08:00:00Z"><script>alert(1)</script></head>
+    <body><h1>Chip Weekly #12</h1><h2>Memory</h2>
+    <h3><a href="https://example.com/hbm4">SK hynix ships HBM4 samples</a></h3>
+    <p>SK hynix shipped 12-high HBM4 samples to customers.</p><img src="https://t.example/pixel.gif">
+    <h3>Fabs</h3><p>TSMC raised its capex guidance to $44B.</p>
+    <p>Sponsored by Acme Cloud. Try our GPUs today →</p></body></html>""")
+    issue = parse_issue(page)
+    assert issue.title == "Chip Weekly #12" and issue.date == date(2026, 4, 2)
+    assert [s.headline for s in issue.stories] == ["SK hynix ships HBM4 samples", "Fabs"]
+    assert issue.stories[0].url == "https://example.com/hbm4"
+    assert issue.stories[0].section == "Memory"
+    assert "alert" not in issue.stories[0].text and "Acme" not in issue.stories[1].text
+
+
+def test_eml_issue(tmp_path: Path) -> None:
+    mail = tmp_path / "issue.eml"
+    mail.write_text(
+        "From: Desk <desk@example.com>\nSubject: Infra Daily 2026-04-03\n"
+        "Date: Fri, 03 Apr 2026 07:00:00 +0000\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
+        "🚀 Groq raises again\nGroq raised $750M at a $6.9B valuation.\nThe takeaway: inference chips are hot.\n"
+        "💾 Micron expands HBM\nMicron will triple HBM output in 2026.\n"
+        "That's it for today.\nUnsubscribe here.\n")
+    issue = parse_issue(mail)
+    assert issue.title == "Infra Daily 2026-04-03" and issue.date == date(2026, 4, 3)
+    assert issue.date_source == "metadata"
+    assert [s.headline for s in issue.stories] == ["Groq raises again", "Micron expands HBM"]
+    assert "The takeaway" in issue.stories[0].body
+
+
+def test_markdown_without_front_matter_uses_header_line(tmp_path: Path) -> None:
+    md = tmp_path / "notes.md"
+    md.write_text("March 18, 2026\n\n## Nvidia GTC\n\nNvidia showed Vera Rubin.\n\n## AMD\n\nAMD showed MI455X.\n")
+    issue = parse_issue(md)
+    assert issue.date == date(2026, 3, 18) and issue.date_source == "header line"
+    assert [s.headline for s in issue.stories] == ["Nvidia GTC", "AMD"]
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"", "empty file"),
+    (b"   \n\n", "empty file"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00binary", "binary"),
+])
+def test_bad_files(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "bad.md"
+    path.write_bytes(content)
+    with pytest.raises(IssueError, match=reason):
+        parse_issue(path)
+
+
+def test_unsupported_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "slides.pdf"
+    path.write_bytes(b"%PDF-1.4")
+    with pytest.raises(IssueError, match="unsupported file type"):
+        parse_issue(path)
