@@ -40,5 +40,16 @@ test: setup-test
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -rs --durations=15
 
+# Every figure of README "Performance" (prints tables, writes benchmarks/results/*.json). Long: about an hour on
+# 2 cores the first time (it embeds ~41k real chunks once into /tmp/newsdesk-bench), much less after.
+bench: setup-test
+	$(PY) benchmarks/vector_cache.py
+	$(PY) benchmarks/bench_ingest.py
+	$(PY) benchmarks/bench_onnx.py
+	$(PY) benchmarks/bench_incremental.py
+	$(PY) benchmarks/bench_query.py
+	$(PY) benchmarks/bench_answer.py
+	$(PY) benchmarks/bench_footprint.py
+
 clean-index:
 	rm -rf indexes/versions indexes/CURRENT

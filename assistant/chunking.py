@@ -67,6 +67,9 @@ def chunk_story(story: Story, *, max_words: int = DEFAULT_MAX_WORDS,
             source_kind=story.source_kind.value,
             source_name=story.source_name,
             links=story.links,
+            # Not part of the content hash: a retag should not cost an embedding.
+            author=story.author,
+            tags=story.tags,
         ))
     return chunks
 

@@ -68,7 +68,9 @@ def make_settings(index_dir: Path | None = None, **overrides: Any) -> Settings:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Known failures become one clear line and a non-zero exit."""
+    from assistant.answer.llm import LLMError
     from assistant.embedding import EmbeddingError
+    from assistant.index.errors import IndexWriteError
     from assistant.index.lock import WriterBusyError
     from assistant.index.store import IndexMissingError, IndexUnavailableError
     from assistant.index.writer import ValidationError
@@ -76,8 +78,8 @@ def user_errors() -> Iterator[None]:
 
     try:
         yield
-    except (IndexMissingError, IndexUnavailableError, WriterBusyError, QuestionError, EmbeddingError,
-            ValidationError, LookupError, ValueError) as exc:
+    except (IndexMissingError, IndexUnavailableError, IndexWriteError, WriterBusyError, QuestionError,
+            EmbeddingError, ValidationError, LLMError, LookupError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     except OSError as exc:
         raise UserError(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")) from exc
@@ -118,6 +120,7 @@ def ingest(paths: tuple[Path, ...], issue_date: date | None, source_name: str | 
     """Add or update newsletter issues (files or folders: .md, .txt, .html, .eml).
 
     Only new or changed stories are embedded; stories that vanished from an issue are removed."""
+    from assistant.index.ingest import display_path
     from assistant.pipeline import Newsdesk
 
     settings = make_settings(index_dir)
@@ -131,19 +134,23 @@ def ingest(paths: tuple[Path, ...], issue_date: date | None, source_name: str | 
         report = desk.ingest(list(paths), issue_date=issue_date, source_name=source_name,
                              wait_seconds=wait_seconds, progress=progress)
     for path, reason in report.rejected:
-        err.print(f"skipped {path}: {reason}", highlight=False)
+        # markup=False: a file named "[/x].md" is text, not rich markup.
+        err.print(f"skipped {path}: {reason}", highlight=False, markup=False)
     if as_json:
         click.echo(json.dumps({
             "files": report.files, "issues": len(report.issues), "stories": report.stories,
             "chunks": report.chunks, "embedded": report.embedded, "reused": report.reused,
             "unchanged": report.unchanged, "removed": report.removed, "version": report.version,
             "rejected": [{"path": p, "reason": r} for p, r in report.rejected],
+            "ingested": [{"path": display_path(i.path), "issue_id": i.issue_id, "stories": len(i.stories)}
+                         for i in report.issues],
             "undated": [i.path for i in report.issues if i.date is None],
         }))
     else:
         for issue in report.issues:
             when = issue.date.isoformat() if issue.date else "date unknown (pass --date YYYY-MM-DD)"
-            out.print(f"{issue.title}: {len(issue.stories)} stories, {when}", highlight=False)
+            out.print(f"{display_path(issue.title)}: {len(issue.stories)} stories, {when}", highlight=False,
+                      markup=False)
         out.print(f"{len(report.issues)} issues, {report.stories} stories, {report.chunks} chunks: "
                   f"{report.embedded} embedded, {report.reused} reused, {report.unchanged} unchanged, "
                   f"{report.removed} removed" + (f" -> index version {report.version}" if report.version else ""))
@@ -180,6 +187,33 @@ def print_answer(answer: Any) -> None:
     if answer.window:
         out.print(f"[dim]window: {answer.window}[/dim]")
     out.print(answer.answer, highlight=False, markup=False)
+    print_sources(answer)
+
+
+def stream_answer(events: Any) -> Any:
+    """Print an answer stream (assistant/answer/events.py) as it arrives; returns the final Answer."""
+    answer = None
+    for event in events:
+        if event.kind == "status":
+            err.print(event.text, style="dim", highlight=False, markup=False)
+        elif event.kind == "question":
+            err.print(f"searching for: {event.text}", style="dim", highlight=False, markup=False)
+        elif event.kind == "delta":
+            out.print(event.text, end="", highlight=False, markup=False)
+            out.file.flush()
+        elif event.kind == "answer":
+            answer = event.answer
+    out.print()
+    if answer is not None:
+        if answer.window:
+            out.print(f"[dim]window: {answer.window}[/dim]")
+        if answer.unsupported_dropped:
+            out.print(f"[dim]{answer.unsupported_dropped} unsupported sentence(s) dropped[/dim]")
+        print_sources(answer)
+    return answer
+
+
+def print_sources(answer: Any) -> None:
     if answer.citations:
         out.print("\nSources:", style="bold")
         for c in answer.citations:
@@ -188,24 +222,165 @@ def print_answer(answer: Any) -> None:
             out.print(f"[{c.n}] {c.issue} ({when}) - {c.headline}{link}", highlight=False, markup=False)
 
 
+def mode_option(func: F) -> F:
+    return click.option("--mode", "answer_mode", type=click.Choice(["extractive", "openai", "ollama"]),
+                        envvar="NEWSDESK_ANSWER_MODE",
+                        help="Answer mode: extractive (default, no LLM), openai (OpenAI-compatible server at "
+                             "NEWSDESK_LLM_BASE_URL) or ollama (NEWSDESK_OLLAMA_URL); model: NEWSDESK_LLM_MODEL.")(func)
+
+
 @main.command()
 @click.argument("question")
 @filter_options
 @index_option
+@mode_option
 @json_option
 def ask(question: str, since: date | None, until: date | None, source: tuple[str, ...], section: tuple[str, ...],
-        issue: tuple[str, ...], as_of: date | None, index_dir: Path | None, as_json: bool) -> None:
-    """Answer QUESTION with a short cited briefing from the archive."""
+        issue: tuple[str, ...], as_of: date | None, index_dir: Path | None, answer_mode: str | None,
+        as_json: bool) -> None:
+    """Answer QUESTION with a short cited briefing from the archive (streamed as it is verified)."""
+    from assistant.pipeline import Newsdesk
+
+    desk = Newsdesk(make_settings(index_dir, answer_mode=answer_mode))
+    filters = _filters(since, until, source, section, issue)
+    with user_errors():
+        if as_json:
+            answer = desk.ask(question, filters=filters, as_of=as_of)
+            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            stream_answer(desk.ask_stream(question, filters=filters, as_of=as_of))
+
+
+@main.command()
+@filter_options
+@index_option
+@mode_option
+def chat(since: date | None, until: date | None, source: tuple[str, ...], section: tuple[str, ...],
+         issue: tuple[str, ...], as_of: date | None, index_dir: Path | None, answer_mode: str | None) -> None:
+    """Interactive session: ask, then follow up ("and what about AMD?"). /reset forgets, /quit or Ctrl-D ends."""
+    from assistant.answer.chat import ChatSession
+    from assistant.pipeline import Newsdesk
+
+    desk = Newsdesk(make_settings(index_dir, answer_mode=answer_mode))
+    session = ChatSession(desk)
+    filters = _filters(since, until, source, section, issue)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        err.print("[dim]Ask about the archive. Follow-ups keep the topic. /reset forgets, /quit ends.[/dim]")
+    while True:
+        try:
+            line = input("you> " if interactive else "")
+        except (EOFError, KeyboardInterrupt):
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            break
+        if line == "/reset":
+            session.reset()
+            err.print("[dim]history cleared[/dim]")
+            continue
+        try:
+            with user_errors():
+                stream_answer(session.stream(line, filters=filters if not session.history else None,
+                                             as_of=as_of))
+        except UserError as exc:
+            exc.show()  # one bad question does not end the session
+        out.print()
+
+
+def archive_filter_options(func: F) -> F:
+    """The filters of `ask` without --as-of: the archive commands take dates, not 'recent'."""
+    func = filter_options(func)
+    func.__click_params__ = [p for p in func.__click_params__ if p.name != "as_of"]  # type: ignore[attr-defined]
+    return func
+
+
+@main.command()
+@click.argument("query")
+@archive_filter_options
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance",
+              show_default=True, envvar="NEWSDESK_SORT", help="Order of the results.")
+@click.option("--limit", type=click.IntRange(min=1, max=1000), default=20, show_default=True,
+              envvar="NEWSDESK_LIMIT", help="Most results to print.")
+@index_option
+@json_option
+def search(query: str, since: date | None, until: date | None, source: tuple[str, ...], section: tuple[str, ...],
+           issue: tuple[str, ...], sort: str, limit: int, index_dir: Path | None, as_json: bool) -> None:
+    """Earlier coverage: stories that mention every word of QUERY ("quoted phrases" as written)."""
+    filters = _filters(since, until, source, section, issue)  # a bad range fails before anything loads
+    from assistant.coverage import print_search
     from assistant.pipeline import Newsdesk
 
     desk = Newsdesk(make_settings(index_dir))
-    filters = _filters(since, until, source, section, issue)
     with user_errors():
-        answer = desk.ask(question, filters=filters, as_of=as_of)
+        result = desk.archive(query, filters=filters, sort=sort, limit=limit)
     if as_json:
-        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
-        print_answer(answer)
+        print_search(out, result)
+
+
+@main.command()
+@click.argument("query")
+@archive_filter_options
+@index_option
+@json_option
+def coverage(query: str, since: date | None, until: date | None, source: tuple[str, ...], section: tuple[str, ...],
+             issue: tuple[str, ...], index_dir: Path | None, as_json: bool) -> None:
+    """Coverage timeline of QUERY: first and last mention, stories per week, the issues that covered it."""
+    filters = _filters(since, until, source, section, issue)  # a bad range fails before anything loads
+    from assistant.coverage import print_coverage
+    from assistant.pipeline import Newsdesk
+
+    desk = Newsdesk(make_settings(index_dir))
+    with user_errors():
+        result = desk.coverage(query, filters=filters)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print_coverage(out, result)
+
+
+@main.command(name="eval")
+@click.argument("dataset")
+@json_option
+@click.option("--limit", type=click.IntRange(min=1), envvar="NEWSDESK_EVAL_LIMIT",
+              help="Only the first N questions (the index still holds every document).")
+@click.option("--split", type=click.Choice(["all", "dev", "test"]), default="all", show_default=True,
+              envvar="NEWSDESK_EVAL_SPLIT", help="dev: the half used to tune weights; test: the held-out half.")
+@click.option("--ablations", is_flag=True, envvar="NEWSDESK_EVAL_ABLATIONS",
+              help="Also score BM25 alone and the fusion without time awareness.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="NEWSDESK_BENCHMARKS_DIR",
+              help="Folder holding realtimeqa/ and multihop-rag-500/ (default: ../shared/data/benchmarks).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="NEWSDESK_EVAL_CACHE_DIR",
+              help="Where data-set indexes are cached (default: benchmarks/results/eval-cache).")
+def eval_command(dataset: str, as_json: bool, limit: int | None, split: str, ablations: bool,
+                 data_dir: Path | None, cache_dir: Path | None) -> None:
+    """Score retrieval on DATASET (realtimeqa, multihop-rag, corpus-qa or a QA .jsonl file): Hits@1/5/10 and
+    MRR@10 for Newsdesk's pipeline next to a plain dense-only baseline, same index, same run."""
+    from assistant.config import REPO_ROOT
+    from assistant.embedding import Embedder
+    from assistant.evaluation.datasets import load
+    from assistant.evaluation.runner import evaluate, prepare_index, report_lines
+
+    settings = make_settings()
+    with user_errors():
+        evalset = load(dataset, root=data_dir)
+        embedder = Embedder.from_settings(settings)
+        with embed_progress(f"indexing {evalset.documents} {dataset} documents (once)") as progress:
+            eval_settings = prepare_index(evalset, settings=settings, embedder=embedder, progress=progress,
+                                          cache_dir=cache_dir or REPO_ROOT / "benchmarks" / "results" /
+                                          "eval-cache")
+        systems = ("dense", "bm25", "hybrid", "newsdesk") if ablations else ("dense", "newsdesk")
+        report = evaluate(evalset, settings=eval_settings, embedder=embedder, split=split, limit=limit,
+                          systems=systems)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+    else:
+        for line in report_lines(report):
+            out.print(line, highlight=False, markup=False)
 
 
 @main.command()
@@ -237,7 +412,38 @@ def remove(target: str, index_dir: Path | None, wait_seconds: float) -> None:
     desk = Newsdesk(make_settings(index_dir))
     with user_errors():
         n = remove_target(desk.settings, desk.embedder, target, wait_seconds=wait_seconds)
-    out.print(f"removed {n} chunks matching {target}")
+    out.print(f"removed {n} chunks matching {target}", highlight=False, markup=False)
+
+
+@main.command()
+@click.option("--reembed", is_flag=True, envvar="NEWSDESK_REEMBED",
+              help="Embed every chunk again instead of reusing stored embeddings of unchanged text.")
+@index_option
+@wait_option
+@json_option
+def rebuild(reembed: bool, index_dir: Path | None, wait_seconds: float, as_json: bool) -> None:
+    """Build a fresh index version from the recorded sources, validate it and switch to it atomically.
+
+    The previous version is kept for `newsdesk rollback`. Issues whose source cannot be read again keep their
+    chunks from the current version (one line each says why)."""
+    from assistant.index.rebuild import rebuild_index
+    from assistant.pipeline import Newsdesk
+
+    desk = Newsdesk(make_settings(index_dir))
+    with user_errors(), embed_progress("embedding") as progress:
+        report = rebuild_index(desk.settings, desk.embedder, wait_seconds=wait_seconds, progress=progress,
+                               reembed=reembed)
+    for note in report.notes:
+        err.print(f"note: {note}", highlight=False, markup=False)
+    for issue_id, reason in report.kept:
+        err.print(f"kept {issue_id} as it was: {reason}", highlight=False, markup=False)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+    else:
+        out.print(f"rebuilt {report.issues} issues, {report.stories} stories, {report.chunks} chunks "
+                  f"({report.reread} issues read again, {report.embedded} embedded, {report.reused} reused, "
+                  f"{report.carried} chunks kept) -> index version {report.version} "
+                  f"(previous {report.parent} kept for `newsdesk rollback`)", highlight=False, markup=False)
 
 
 @main.command()
@@ -262,6 +468,14 @@ def serve(host: str, port: int, index_dir: Path | None) -> None:
     from assistant.ui.app import launch
 
     launch(make_settings(index_dir, host=host, port=port))
+
+
+# Source feeds (`newsdesk feeds ...`, `newsdesk refresh`) live in cli_feeds.py, which imports this module's
+# helpers only inside its commands, so this import is not circular.
+from assistant.cli_feeds import feeds, refresh  # noqa: E402
+
+main.add_command(feeds)
+main.add_command(refresh)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,21 +29,23 @@ class Embedder:
     """Encodes texts to L2-normalised float32 vectors. Thread-safe; loads the model once."""
 
     def __init__(self, *, model: str | None = None, device: str = "cpu", batch_size: int = 32,
-                 backend: EmbedBackend = EmbedBackend.TORCH) -> None:
+                 backend: EmbedBackend = EmbedBackend.TORCH, onnx_cache: Path | None = None) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.model_name = model or str(default_model_path())
         self.device = device
         self.batch_size = batch_size
         self.backend = backend
+        self.onnx_cache = onnx_cache
         self._lock = threading.Lock()
         self._model: Any = None
         self._onnx: Any = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
+        onnx_cache = (settings.onnx_cache or settings.index_dir / "onnx-cache").expanduser()
         return cls(model=settings.embed_model, device=settings.embed_device,
-                   batch_size=settings.embed_batch_size, backend=settings.embed_backend)
+                   batch_size=settings.embed_batch_size, backend=settings.embed_backend, onnx_cache=onnx_cache)
 
     @property
     def label(self) -> str:
@@ -61,8 +64,44 @@ class Embedder:
                 raise EmbeddingError(f"cannot load embedding model {self.model_name!r}: {exc}") from exc
         return self._model
 
+    def _load_onnx(self) -> Any:
+        from assistant.onnx_backend import OnnxBackendError, OnnxEncoder
+
+        with self._lock:
+            if self._onnx is None:
+                try:
+                    self._onnx = OnnxEncoder.for_model(self.model_name, batch_size=self.batch_size,
+                                                       cache_dir=self.onnx_cache)
+                except OnnxBackendError as exc:
+                    raise EmbeddingError(str(exc)) from exc
+        return self._onnx
+
+    def _configured_dimension(self) -> int | None:
+        """The output size read from a local model folder's config, or None when unsure. An ingest that
+        embeds nothing (an unchanged issue, a remove) still records the dimension; this spares it loading torch
+        and the model, seconds on a small CPU (measured in benchmarks/bench_incremental.py)."""
+        folder = Path(self.model_name)
+        try:
+            modules = json.loads((folder / "modules.json").read_text())
+            kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+            if kinds[:2] != ["Transformer", "Pooling"] or any(k != "Normalize" for k in kinds[2:]):
+                return None  # a Dense layer or another head changes the size
+            pooling = json.loads((folder / str(modules[1].get("path", "")) / "config.json").read_text())
+        except (OSError, ValueError, AttributeError, IndexError):
+            return None
+        flags = [k for k, v in pooling.items() if k.startswith("pooling_mode_") and v is True]
+        if len(flags) > 1:
+            return None  # several pooling modes are concatenated
+        dim = pooling.get("word_embedding_dimension") or pooling.get("embedding_dimension")
+        return int(dim) if isinstance(dim, int) and dim > 0 else None
+
     @property
     def dimension(self) -> int:
+        configured = self._configured_dimension()
+        if configured is not None:
+            return configured
+        if self.backend is EmbedBackend.ONNX:  # without loading torch
+            return int(self._load_onnx().dimension)
         model = self._load()
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         dim = getter()
@@ -72,12 +111,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self.backend is EmbedBackend.ONNX:
-            from assistant.onnx_backend import OnnxEncoder
-
-            with self._lock:
-                if self._onnx is None:
-                    self._onnx = OnnxEncoder.for_model(self.model_name, batch_size=self.batch_size)
-            return self._onnx.encode(texts)
+            return self._load_onnx().encode(texts)  # onnxruntime sessions are thread-safe
         model = self._load()
         with self._lock:
             vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,

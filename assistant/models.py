@@ -80,6 +80,8 @@ class Chunk:
     source_kind: str
     source_name: str
     links: list[str] = field(default_factory=list)
+    author: str = ""
+    tags: list[str] = field(default_factory=list)
 
     def metadata(self) -> dict[str, Any]:
         """Flat metadata for Chroma (scalars only; 0 stands for an unknown date so filters stay numeric)."""
@@ -98,6 +100,8 @@ class Chunk:
             "source_kind": self.source_kind,
             "source_name": self.source_name,
             "links": "\n".join(self.links),
+            "author": self.author,
+            "tags": "\n".join(self.tags),
         }
 
     @classmethod
@@ -119,6 +123,8 @@ class Chunk:
             source_kind=str(meta.get("source_kind", "")),
             source_name=str(meta.get("source_name", "")),
             links=[x for x in str(meta.get("links", "")).split("\n") if x],
+            author=str(meta.get("author", "") or ""),
+            tags=[x for x in str(meta.get("tags", "") or "").split("\n") if x],
         )
 
 

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from assistant.answer import AnswerEvent, final_answer, make_answerer
 from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.llm import LLMAnswerer
 from assistant.config import Settings
+from assistant.coverage import ArchiveResult, Coverage, coverage, search_archive
 from assistant.embedding import Embedder
 from assistant.index.ingest import IngestReport, ProgressFn, ingest_paths
 from assistant.index.store import IndexStore, ReaderCache
-from assistant.models import Answer, Filters
+
+if TYPE_CHECKING:
+    from assistant.index.rebuild import RebuildReport
+from assistant.models import Answer, Chunk, Filters
 from assistant.retrieval.hybrid import HybridRetriever, SearchResult
 
 
@@ -49,11 +56,20 @@ class Newsdesk:
 
     @cached_property
     def retriever(self) -> HybridRetriever:
-        return HybridRetriever(readers=self.readers, embedder=self.embedder, top_k=self.settings.top_k)
+        return HybridRetriever.from_settings(self.settings, readers=self.readers, embedder=self.embedder)
 
     @cached_property
-    def answerer(self) -> ExtractiveAnswerer:
-        return ExtractiveAnswerer(embedder=self.embedder, refuse_below=self.settings.refuse_below)
+    def answerer(self) -> ExtractiveAnswerer | LLMAnswerer:
+        """Extractive by default; an LLM backend when settings.answer_mode says so (assistant/answer)."""
+        return make_answerer(self.settings, self.embedder, lead_fetcher=self.story_leads)
+
+    def story_leads(self, story_ids: list[str]) -> dict[str, Chunk]:
+        """The first chunk of each story, so an answer can quote the lead of a story found by a later chunk."""
+        got = self.readers.get().collection.get(ids=[f"{s}:0" for s in dict.fromkeys(story_ids)],
+                                                include=["documents", "metadatas"])
+        chunks = [Chunk.from_metadata(i, d or "", m or {}) for i, d, m in
+                  zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False)]
+        return {c.story_id: c for c in chunks}
 
     def check_question(self, question: str) -> str:
         question = " ".join((question or "").split())
@@ -69,10 +85,31 @@ class Newsdesk:
         return self.retriever.search(self.check_question(query), filters=filters, k=k, as_of=as_of)
 
     def ask(self, question: str, *, filters: Filters | None = None, as_of: date | None = None) -> Answer:
+        return final_answer(self.ask_stream(question, filters=filters, as_of=as_of))
+
+    def ask_stream(self, question: str, *, filters: Filters | None = None,
+                   as_of: date | None = None) -> Iterator[AnswerEvent]:
+        """The answer as a stream of AnswerEvents (assistant/answer/events.py): verified text deltas, then the
+        Answer. The CLI, `newsdesk chat` and the web app all read this."""
         result = self.search(question, filters=filters, as_of=as_of)
-        answer = self.answerer.run(result.query, result.hits, result.query_vector)
-        answer.window = result.window
-        return answer
+        for event in self.answerer.stream(result.query, result.hits, result.query_vector):
+            if event.kind == "answer" and event.answer is not None:
+                event.answer.window = result.window
+                if event.answer.refused and not event.answer.suggestions and filters and not filters.empty:
+                    # Nothing within the filters: the closest stories outside them are still worth naming.
+                    event.answer.suggestions = [
+                        f"{h.chunk.headline} ({h.chunk.issue_title}{', ' + h.chunk.date if h.chunk.date else ''})"
+                        for h in self.search(question, as_of=as_of).hits[:3] if h.chunk.headline]
+            yield event
+
+    def archive(self, query: str, *, filters: Filters | None = None, sort: str = "relevance",
+                limit: int = 50) -> ArchiveResult:
+        """Earlier coverage: stories that mention the query, by relevance or date (assistant/coverage.py)."""
+        return search_archive(self, query, filters=filters, sort=sort, limit=limit)
+
+    def coverage(self, query: str, *, filters: Filters | None = None) -> Coverage:
+        """Coverage timeline: mentions per week, first and last mention, the issues that covered it."""
+        return coverage(self, query, filters=filters)
 
     def ingest(self, paths: list[Path], *, issue_date: date | None = None, source_name: str | None = None,
                wait_seconds: float = 0.0, progress: ProgressFn | None = None) -> IngestReport:
@@ -80,6 +117,24 @@ class Newsdesk:
                               source_name=source_name, wait_seconds=wait_seconds, progress=progress)
         self.readers.invalidate()
         return report
+
+    def rebuild(self, *, wait_seconds: float = 0.0, progress: ProgressFn | None = None,
+                reembed: bool = False) -> RebuildReport:
+        """A fresh version from the recorded sources, validated and switched to atomically (index/rebuild.py)."""
+        from assistant.index.rebuild import rebuild_index
+
+        report = rebuild_index(self.settings, self.embedder, wait_seconds=wait_seconds, progress=progress,
+                               reembed=reembed)
+        self.readers.invalidate()
+        return report
+
+    def remove(self, target: str, *, wait_seconds: float = 0.0) -> int:
+        """Remove an issue (issue id), a story (story id) or a feed entry (its link); returns chunks removed."""
+        from assistant.index.ingest import remove_target
+
+        removed = remove_target(self.settings, self.embedder, target, wait_seconds=wait_seconds)
+        self.readers.invalidate()
+        return removed
 
     def stats(self) -> Stats:
         version = self.store.current()

@@ -1,1 +1,35 @@
-"""Turning retrieved stories into a short briefing with verified citations."""
+"""Turning retrieved stories into a short briefing with verified citations.
+
+`make_answerer(settings, embedder)` picks the answer mode (extractive by default, or an LLM backend); every
+answerer has `stream(question, hits, query_vector) -> Iterator[AnswerEvent]` (see events.py) and `run(...)`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from assistant.answer.events import AnswerEvent, final_answer, stream_answer
+from assistant.config import AnswerMode, Settings
+
+if TYPE_CHECKING:
+    from assistant.answer.extractive import ExtractiveAnswerer, LeadFetcher
+    from assistant.answer.llm import LLMAnswerer
+    from assistant.embedding import Embedder
+
+__all__ = ["AnswerEvent", "final_answer", "make_answerer", "stream_answer"]
+
+
+def make_answerer(settings: Settings, embedder: Embedder, *, lead_fetcher: LeadFetcher | None = None,
+                  llm: object | None = None) -> ExtractiveAnswerer | LLMAnswerer:
+    from assistant.answer.extractive import ExtractiveAnswerer
+    from assistant.answer.verify import AnswerGate, Verifier, VerifyPolicy
+
+    policy = VerifyPolicy(settings.verify_policy)
+    gate = AnswerGate(refuse_below=settings.refuse_below, min_coverage=settings.refuse_min_coverage)
+    verifier = Verifier(embedder=embedder, min_similarity=settings.verify_min_similarity, policy=policy)
+    if AnswerMode(settings.answer_mode) is AnswerMode.EXTRACTIVE:
+        return ExtractiveAnswerer(embedder=embedder, refuse_below=settings.refuse_below, gate=gate,
+                                  verifier=verifier, policy=policy, lead_fetcher=lead_fetcher)
+    from assistant.answer.llm import LLMAnswerer
+
+    return LLMAnswerer.from_settings(settings, verifier=verifier, gate=gate, lead_fetcher=lead_fetcher, llm=llm)

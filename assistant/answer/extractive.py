@@ -1,20 +1,69 @@
 """The default briefing, no LLM: the sentences that best answer the question, picked by MMR, grouped by
-story, each ending in its citation."""
+story, each ending in its citation, checked by the verifier like any other answer.
+
+What makes it read as a briefing rather than a heap of fragments (before/after examples in the README):
+- a story's lead sentence is preferred (news puts the what-happened first);
+- sentences that lean on the one before them ("This is ...", "They ...") are penalised unless that one is
+  picked too, and fragments, link lists and headline-only items lose to full sentences;
+- near-duplicates (the same fact in two issues) are dropped;
+- at most three sentences per story unless only one story is relevant, 3 to 6 sentences in all;
+- stories in order of relevance, or by date with a date label when the question asks how something evolved.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from assistant.answer.events import AnswerEvent, stream_answer
+from assistant.answer.verify import (
+    ABBREV_END_RE,
+    DEMONYMS,
+    INSTRUCTION_RE,
+    REFUSAL,
+    AnswerGate,
+    Check,
+    Claim,
+    Source,
+    Verifier,
+    VerifyPolicy,
+    assemble,
+    make_citation,
+    refusal,
+    term_set,
+)
 from assistant.embedding import Embedder
-from assistant.models import Answer, Citation, ScoredChunk
+from assistant.models import Answer, Chunk, Citation, ScoredChunk
 from assistant.sources.text import split_sentences
 
-EVOLUTION_RE = re.compile(r"\b(evolv|over time|timeline|history|so far|since|progress|changed|trend)", re.I)
+__all__ = ["REFUSAL", "ExtractiveAnswerer", "citation", "refusal"]
+
+EVOLUTION_RE = re.compile(
+    r"\b(evolv\w*|evolution|over time|timeline|history of|so far|progress\w*|chang(?:ed|ing)|trend\w*|"
+    r"develop(?:ed|ments?)|unfold\w*|how has|how have|since (?:then|the)|step by step)\b", re.I)
+# Sentences that only make sense after the one before them.
+DEICTIC_RE = re.compile(r"^(this|that|these|those|it|its|they|their|he|she|but|and|also|so|still|yet|then|"
+                        r"here|there|such)\b", re.I)
+LINKY_RE = re.compile(r"https?://|\]\(|^\W*$")
+RELATED_RE = re.compile(r"(?:^|\n|\s)Related:\s*(?=\*)")
+TITLE_JOINERS = frozenset(["a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the",
+                           "to", "vs", "with"])
+LEAD_VERBS = frozenset([
+    "released", "announced", "unveiled", "launched", "introduced", "signed", "filed", "previewed", "reported",
+    "debuted", "raised", "acquired", "agreed", "added", "published", "won", "lost", "sued", "began", "opened",
+    "said", "has", "have", "had", "will", "was", "were", "rolled", "shipped", "detailed", "confirmed"])
+SKIP_RE = re.compile(r"^(related|see also|read more|more)\s*:", re.I)
 MIN_SENTENCE_WORDS = 4
-REFUSAL = "The archive does not cover this."
+FULL_SENTENCE_WORDS = 8
+MAX_SENTENCE_WORDS = 70
+DUPLICATE_COSINE = 0.88
+MAX_CANDIDATES_PER_STORY = 10
+# story ids -> {story id: the story's first chunk}; supplied by the pipeline, which owns the index reader.
+LeadFetcher = Callable[[list[str]], dict[str, Chunk]]
 
 
 @dataclass
@@ -25,25 +74,126 @@ class _Candidate:
     relevance: float = 0.0
 
 
+def _clean(sentence: str) -> str:
+    # A literal "[3]" inside a source sentence would read as one of our citations; "[text][ref]" is a markdown
+    # reference link the parser left behind.
+    sentence = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", sentence)
+    sentence = re.sub(r"\[\d{1,3}\]", "", sentence)
+    return sentence.strip(" -*>•#").strip()
+
+
+def _drop_related(text: str) -> str:
+    """Drop a "Related: * headline * headline" list (other articles' headlines, not this story's facts).
+
+    Long stories reach us with their lines joined, so the last headline runs into the body's first sentence:
+    "... competition heats up OpenAI will begin testing ...". Headlines are in the present tense and the
+    body's lead in the past ("OpenAI released ...", "MiniMax has released ..."), so the body starts at a
+    capitalised word that follows a lower-case one and is followed within four words by such a verb; a Title
+    Case headline ends where its run of capitalised words ends. When neither shows, the glued sentence is
+    dropped: better no lead than a lead that quotes another article's headline as this story's fact."""
+    match = RELATED_RE.search(text)
+    if not match:
+        return text
+    last = re.split(r"\s\*\s+", text[match.end():])[-1]
+    if "\n" in last.strip():  # lines kept: the headline is the first line
+        return text[: match.start()] + "\n" + last.strip().split("\n", 1)[1]
+    words = last.split()
+    cut = _lead_start(words)
+    if cut is None:
+        rest = split_sentences(last)
+        return text[: match.start()] + "\n" + " ".join(rest[1:])
+    return text[: match.start()] + "\n" + " ".join(words[cut:])
+
+
+def _lead_start(words: list[str]) -> int | None:
+    """Where the body starts in "<headline> <body>" (see _drop_related), or None when it cannot be told."""
+    for i in range(4, len(words)):
+        prev, word = words[i - 1], words[i]
+        if word[:1].isupper() and prev[:1].islower() and prev.lower() not in TITLE_JOINERS:
+            following = [w.strip(",;:").lower() for w in words[i + 1: i + 5]]
+            if any(w in LEAD_VERBS for w in following):
+                return i
+    for i, word in enumerate(words):
+        if word[:1].islower() and word.lower() not in TITLE_JOINERS:
+            return i - 1 if i >= 4 else None  # a Title Case headline ends one word before
+    return None
+
+
+def _sentences(text: str) -> list[str]:
+    # Inline bullet lists ("A * B") would otherwise reach punkt as one 90-word "sentence".
+    out: list[str] = []
+    for sentence in split_sentences(re.sub(r"\s\*\s+", "\n", _drop_related(text))):
+        # punkt ends a sentence at an abbreviation it does not know ("investors like D.E. | Shaw, Founders
+        # Fund ..."); quoting either half alone would misattribute.
+        if out and ABBREV_END_RE.search(out[-1]) and sentence[:1].isupper():
+            out[-1] += " " + sentence
+        else:
+            out.append(sentence)
+    return out
+
+
 def _candidates(hits: list[ScoredChunk]) -> list[_Candidate]:
     out: list[_Candidate] = []
     seen: set[str] = set()
     for rank, hit in enumerate(hits):
-        sentences = split_sentences(hit.chunk.text)
-        body = sentences[1:] if len(sentences) > 1 else sentences  # the first line is the headline
-        for pos, sentence in enumerate(body):
-            sentence = sentence.strip(" -*>")
-            key = sentence.lower()
-            if len(sentence.split()) < MIN_SENTENCE_WORDS or key in seen:
+        sentences = _sentences(hit.chunk.text)
+        headline = " ".join(hit.chunk.headline.lower().split())
+        # The first line is the headline; so are pieces of it that punkt split off at "A.I." or "?".
+        body = [s for s in sentences[1:] if " ".join(_clean(s).lower().split()).rstrip(".") not in headline]
+        accepted = [s for s in map(_clean, body) if _usable(s)]
+        if not accepted and hit.chunk.headline and _usable(_clean(hit.chunk.headline)):
+            accepted = [_clean(hit.chunk.headline)]  # a headline-only item (a link in a list): that is its news
+        pos = 0
+        for sentence in accepted:
+            key = " ".join(sentence.lower().split())
+            if key in seen:
                 continue
+            if pos >= MAX_CANDIDATES_PER_STORY:
+                break  # the sentences to embed bound the answer's latency
             seen.add(key)
-            out.append(_Candidate(text=sentence, hit_rank=rank, position=pos))
+            # Position among the usable sentences: 0 is the story's lead unless the chunk starts mid-story.
+            out.append(_Candidate(text=sentence, hit_rank=rank,
+                                  position=pos + (0 if hit.chunk.chunk_index == 0 else 100)))
+            pos += 1
     return out
 
 
-def _mmr(rel: np.ndarray, sim: np.ndarray, *, k: int, lam: float) -> list[int]:
+def _usable(sentence: str) -> bool:
+    words = len(sentence.split())
+    return (MIN_SENTENCE_WORDS <= words <= MAX_SENTENCE_WORDS and not LINKY_RE.search(sentence)
+            and not SKIP_RE.match(sentence) and not INSTRUCTION_RE.search(sentence)
+            and not sentence[:1].islower())  # a fragment cut from something before it
+
+
+def with_leads(hits: list[ScoredChunk], fetch: LeadFetcher | None) -> list[ScoredChunk]:
+    """A hit from the middle of a long story gets the story's first chunk put in front of its text, so the
+    lead ("Apple announced ...") can be quoted and cited; the hit keeps its id and scores."""
+    if fetch is None:
+        return hits
+    wanted = [h.chunk.story_id for h in hits if h.chunk.chunk_index > 0]
+    if not wanted:
+        return hits
+    try:
+        leads = fetch(wanted)
+    except Exception:  # noqa: BLE001 - a missing lead only makes the briefing less complete
+        return hits
+    out = []
+    for hit in hits:
+        lead = leads.get(hit.chunk.story_id) if hit.chunk.chunk_index > 0 else None
+        if lead is None:
+            out.append(hit)
+            continue
+        rest = hit.chunk.text.split("\n", 1)[1] if "\n" in hit.chunk.text else hit.chunk.text
+        chunk = replace(hit.chunk, text=f"{lead.text}\n{rest}", chunk_index=0)
+        out.append(replace(hit, chunk=chunk))
+    return out
+
+
+def _mmr(rel: np.ndarray, sim: np.ndarray, *, k: int, lam: float, allowed: list[bool],
+         per_story: list[int], cap: int) -> list[int]:
     chosen: list[int] = []
-    remaining = list(range(len(rel)))
+    counts: dict[int, int] = {}
+    remaining = [i for i in range(len(rel)) if allowed[i]]
     while remaining and len(chosen) < k:
         if chosen:
             redundancy = sim[np.ix_(remaining, chosen)].max(axis=1)
@@ -51,79 +201,151 @@ def _mmr(rel: np.ndarray, sim: np.ndarray, *, k: int, lam: float) -> list[int]:
             redundancy = np.zeros(len(remaining))
         scores = lam * rel[remaining] - (1 - lam) * redundancy
         best = remaining[int(np.argmax(scores))]
-        chosen.append(best)
         remaining.remove(best)
+        if chosen and sim[best, chosen].max() >= DUPLICATE_COSINE:
+            continue  # the same fact again, often from another issue
+        if counts.get(per_story[best], 0) >= cap:
+            continue
+        counts[per_story[best]] = counts.get(per_story[best], 0) + 1
+        chosen.append(best)
     return chosen
 
 
-def _finish(sentence: str) -> str:
-    return sentence if sentence.endswith((".", "!", "?", "\"", "”", ")")) else sentence + "."
-
-
 class ExtractiveAnswerer:
-    """Validated once; `run()` turns a question and its retrieved hits into an Answer."""
+    """Validated once; `run()` turns a question and its retrieved hits into an Answer, `stream()` yields it
+    piece by piece (see assistant/answer/events.py)."""
 
     def __init__(self, *, embedder: Embedder, refuse_below: float, min_sentences: int = 3,
-                 max_sentences: int = 6, lam: float = 0.7, max_stories: int = 4) -> None:
+                 max_sentences: int = 6, lam: float = 0.7, max_stories: int = 4, max_per_story: int = 3,
+                 gate: AnswerGate | None = None, verifier: Verifier | None = None,
+                 policy: VerifyPolicy = VerifyPolicy.DROP, cache_size: int = 20000,
+                 lead_fetcher: LeadFetcher | None = None) -> None:
         if not 1 <= min_sentences <= max_sentences:
             raise ValueError("need 1 <= min_sentences <= max_sentences")
         if not 0.0 <= lam <= 1.0:
             raise ValueError("lam must be within [0, 1]")
+        if max_stories < 1 or max_per_story < 1:
+            raise ValueError("max_stories and max_per_story must be >= 1")
         self.embedder = embedder
         self.refuse_below = refuse_below
         self.min_sentences = min_sentences
         self.max_sentences = max_sentences
         self.lam = lam
         self.max_stories = max_stories
+        self.max_per_story = max_per_story
+        self.gate = gate or AnswerGate(refuse_below=refuse_below)
+        self.verifier = verifier or Verifier(embedder=embedder, policy=policy)
+        self.policy = policy
+        self.lead_fetcher = lead_fetcher
+        # Sentence vectors by text: the same stories come back for related questions (and in a chat).
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
 
-    def run(self, question: str, hits: list[ScoredChunk], query_vector: np.ndarray) -> Answer:
-        relevant = [h for h in hits if (h.dense if h.dense is not None else h.score) >= self.refuse_below]
-        if not relevant:
-            return refusal(hits)
-        relevant = relevant[: self.max_stories]
+    def clear_cache(self) -> None:
+        """Forget cached sentence vectors (benchmarks measure the cold path with it)."""
+        self._cache.clear()
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if todo:
+            for text, vec in zip(todo, self.embedder.encode(todo), strict=True):
+                self._cache[text] = vec
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return np.stack([self._cache[t] for t in texts])
+
+    def select(self, question: str, hits: list[ScoredChunk], query_vector: np.ndarray, *,
+               floor: float | None = None) -> list[Claim]:
+        """The briefing's sentences as claims citing their story's rank (1-based), in reading order."""
+        def rel_of(h: ScoredChunk) -> float:
+            return h.dense if h.dense is not None else h.score
+
+        # Stories far below the best usable one are about something else; they would only add noise.
+        usable = [h for h in hits if _candidates([h])]
+        # A story that misses names the question asks about ("Astral" in "Why did OpenAI acquire Astral?") is
+        # about something else, however close its cosine; keep the stories that name the most of them.
+        _, names = AnswerGate.question_terms(question)
+        if names:
+            def name_share(h: ScoredChunk) -> float:
+                found = term_set(f"{h.chunk.text}\n{h.chunk.headline}")
+                return sum(1 for n in names if n in found or DEMONYMS.get(n, n) in found) / len(names)
+
+            shares = {id(h): name_share(h) for h in usable}
+            top_share = max(shares.values(), default=0.0)
+            usable = [h for h in usable if shares[id(h)] >= top_share - 0.34]
+        best = max((rel_of(h) for h in usable), default=-1.0)
+        floor = max(self.refuse_below if floor is None else floor, best - 0.2)
+        relevant = [h for h in usable if rel_of(h) >= floor][: self.max_stories]
         cands = _candidates(relevant)
         if not cands:
-            return refusal(hits)
-        vecs = self.embedder.encode([c.text for c in cands])
+            return []
+        vecs = self._encode([c.text for c in cands])
         rel = vecs @ query_vector
         # A sentence from a better story is a better answer even when it repeats fewer query words.
         story_score = np.array([relevant[c.hit_rank].score for c in cands])
         rel = 0.6 * rel + 0.4 * story_score
-        for c, r in zip(cands, rel, strict=True):
-            c.relevance = float(r)
-        chosen = _mmr(rel, vecs @ vecs.T, k=self.max_sentences, lam=self.lam)
+        for i, c in enumerate(cands):
+            words = len(c.text.split())
+            if c.position == 0:
+                rel[i] += 0.05  # the lead says what happened
+            if words < FULL_SENTENCE_WORDS:
+                rel[i] -= 0.08
+            if DEICTIC_RE.match(c.text) and c.position > 0:
+                rel[i] -= 0.08
+            c.relevance = float(rel[i])
+        stories = {c.hit_rank for c in cands}
+        cap = self.max_per_story if len(stories) > 1 else min(4, self.max_sentences)
+        chosen = _mmr(rel, vecs @ vecs.T, k=self.max_sentences, lam=self.lam, allowed=[True] * len(cands),
+                      per_story=[c.hit_rank for c in cands], cap=cap)
+        if not chosen:
+            return []
         # Beyond the minimum, keep only sentences close to the best one.
         top = rel[chosen[0]]
-        chosen = [i for n, i in enumerate(chosen) if n < self.min_sentences or rel[i] >= top - 0.15]
+        chosen = [i for n, i in enumerate(chosen) if n < self.min_sentences or rel[i] >= top - 0.12]
+        # A sentence that leans on its predecessor brings the predecessor along when there is room.
+        for i in list(chosen):
+            c = cands[i]
+            if DEICTIC_RE.match(c.text) and c.position > 0 and len(chosen) < self.max_sentences:
+                prev = next((j for j, d in enumerate(cands)
+                             if d.hit_rank == c.hit_rank and d.position == c.position - 1), None)
+                if prev is not None and prev not in chosen:
+                    chosen.append(prev)
 
         by_story: dict[int, list[_Candidate]] = {}
         for i in chosen:
             by_story.setdefault(cands[i].hit_rank, []).append(cands[i])
         order = list(by_story)
-        if EVOLUTION_RE.search(question):
+        timeline = bool(EVOLUTION_RE.search(question))
+        if timeline:
             order.sort(key=lambda r: relevant[r].chunk.date or "9999")
-        citations: list[Citation] = []
-        paragraphs: list[str] = []
-        for rank in order:
-            hit = relevant[rank]
-            n = len(citations) + 1
-            picked = sorted(by_story[rank], key=lambda c: c.position)
-            citations.append(citation(n, hit, snippet=" ".join(c.text for c in picked)))
-            paragraphs.append(" ".join(f"{_finish(c.text)} [{n}]" for c in picked))
-        return Answer(answer="\n\n".join(paragraphs), refused=False, citations=citations)
+        claims: list[Claim] = []
+        previous_label = ""
+        for para, rank in enumerate(order):
+            chunk = relevant[rank].chunk
+            label = chunk.date if timeline and chunk.date and chunk.date != previous_label else ""
+            previous_label = chunk.date or "" if timeline else ""
+            for c in sorted(by_story[rank], key=lambda c: c.position):
+                claims.append(Claim(text=c.text, cites=[hits.index(relevant[rank]) + 1], paragraph=para,
+                                    label=label))
+        return claims
+
+    def stream(self, question: str, hits: list[ScoredChunk], query_vector: np.ndarray) -> Iterator[AnswerEvent]:
+        """The answer sentence by sentence (`delta` events), then the whole Answer (`answer` event)."""
+        yield from stream_answer(self.run(question, hits, query_vector))
+
+    def run(self, question: str, hits: list[ScoredChunk], query_vector: np.ndarray) -> Answer:
+        verdict = self.gate.check(question, hits)
+        if not verdict.answerable:
+            return refusal(hits)
+        hits = with_leads(hits, self.lead_fetcher)
+        claims = self.select(question, hits, query_vector, floor=verdict.floor)
+        if not claims:
+            return refusal(hits)
+        sources = {i + 1: Source(n=i + 1, hit=h) for i, h in enumerate(hits)}
+        checks: list[Check] = self.verifier.check_all(claims, {n: s.passage for n, s in sources.items()})
+        return assemble(checks, sources, policy=self.policy, suggestions_from=hits)
 
 
 def citation(n: int, hit: ScoredChunk, *, snippet: str) -> Citation:
-    chunk = hit.chunk
-    return Citation(n=n, issue=chunk.issue_title, date=chunk.date, headline=chunk.headline, url=chunk.url,
-                    snippet=snippet, score=float(hit.dense if hit.dense is not None else hit.score),
-                    source_name=chunk.source_name, chunk_id=chunk.chunk_id, links=chunk.links)
-
-
-def refusal(hits: list[ScoredChunk]) -> Answer:
-    suggestions = [f"{h.chunk.headline} ({h.chunk.issue_title}{', ' + h.chunk.date if h.chunk.date else ''})"
-                   for h in hits[:3] if h.chunk.headline]
-    text = REFUSAL + " Nothing in the indexed issues and feeds answers this question."
-    if suggestions:
-        text += " The closest stories it has: " + "; ".join(suggestions) + "."
-    return Answer(answer=text, refused=True, citations=[], suggestions=suggestions)
+    """Kept for callers of the spine's API."""
+    return make_citation(n, hit, snippet=snippet)

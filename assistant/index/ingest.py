@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,13 +16,16 @@ import numpy as np
 from assistant.chunking import chunk_stories
 from assistant.config import Settings
 from assistant.embedding import Embedder
+from assistant.index.errors import one_line
+from assistant.index.sources import SourceRecord, file_record
 from assistant.index.store import IndexStore
-from assistant.index.writer import IndexWriter
+from assistant.index.writer import FaultFn, IndexWriter
 from assistant.models import Chunk, Issue
 from assistant.sources.newsletter import SUPPORTED_SUFFIXES, IssueError, parse_issue
 
 # Called with (done, total) while embedding, so the CLI and the UI can show progress.
 ProgressFn = Callable[[int, int], None]
+_DOC_NAMES = ("SOURCE.MD", "README.MD", "ATTRIBUTION.MD")
 
 
 @dataclass
@@ -31,6 +37,7 @@ class IngestReport:
     reused: int = 0
     unchanged: int = 0
     removed: int = 0
+    excluded: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
     version: str | None = None
 
@@ -39,22 +46,83 @@ class IngestReport:
         return sum(len(i.stories) for i in self.issues)
 
 
+def display_path(path: Path | str) -> str:
+    """A path as one printable line: undecodable bytes as \\xNN, control characters escaped, so a hostile file
+    name can neither break the terminal, the one-line-per-file report, nor the UTF-8 output stream."""
+    out: list[str] = []
+    for ch in str(path):
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _skip_reason(path: Path) -> str | None:
+    """Why a file found inside a folder is not an issue file, or None when it is one."""
+    if path.name.startswith("."):
+        return "hidden file"
+    if path.name.upper() in _DOC_NAMES:
+        return "documentation file, not an issue"
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return (f"unsupported file type {path.suffix.lower() or '(none)'} (issues: "
+                f"{' '.join(sorted(SUPPORTED_SUFFIXES))}; feeds go through `newsdesk feeds`)")
+    return None
+
+
 def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
     """Expand folders; every path that cannot be used gets one (path, reason) line."""
     files: list[Path] = []
     rejected: list[tuple[str, str]] = []
     for path in paths:
-        if not path.exists():
-            rejected.append((str(path), "no such file or folder"))
-        elif path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-                           and p.name.upper() not in ("SOURCE.MD", "README.MD", "ATTRIBUTION.MD"))
-            if not found:
-                rejected.append((str(path), "folder holds no supported issue files (.md .txt .html .eml)"))
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            rejected.append((display_path(path), "no such file or folder"))
+            continue
+        except OSError as exc:
+            rejected.append((display_path(path), f"cannot read: {exc.strerror or exc}"))
+            continue
+        if stat.S_ISDIR(mode):
+            found, skipped = _walk(path)
+            if not found and not skipped:
+                rejected.append((display_path(path), "folder holds no supported issue files (.md .txt .html .eml)"))
             files.extend(found)
+            rejected.extend(skipped)
+        elif not stat.S_ISREG(mode):
+            # A FIFO or a device would block or never end.
+            rejected.append((display_path(path), "not a regular file"))
         else:
             files.append(path)
     return files, rejected
+
+
+def _walk(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    found: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+
+    def on_error(exc: OSError) -> None:
+        skipped.append((display_path(exc.filename or folder), f"cannot read: {exc.strerror or exc}"))
+
+    # followlinks=False: a symlink loop cannot make this run forever.
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=on_error):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            try:
+                regular = stat.S_ISREG(path.stat().st_mode)
+            except OSError as exc:
+                skipped.append((display_path(path), f"cannot read: {exc.strerror or exc}"))
+                continue
+            reason = _skip_reason(path) if regular else "not a regular file"
+            if reason:
+                skipped.append((display_path(path), reason))
+            else:
+                found.append(path)
+    return found, skipped
 
 
 def parse_files(files: list[Path], *, issue_date: date | None = None, source_name: str | None = None
@@ -63,37 +131,67 @@ def parse_files(files: list[Path], *, issue_date: date | None = None, source_nam
     rejected: list[tuple[str, str]] = []
     for path in files:
         try:
-            issues.append(parse_issue(path, issue_date=issue_date, source_name=source_name))
+            issue = parse_issue(path, issue_date=issue_date, source_name=source_name)
         except IssueError as exc:
-            rejected.append((str(path), str(exc)))
+            rejected.append((display_path(path), str(exc)))
         except OSError as exc:
-            rejected.append((str(path), f"cannot read: {exc.strerror or exc}"))
+            rejected.append((display_path(path), f"cannot read: {exc.strerror or exc}"))
+        except Exception as exc:  # noqa: BLE001 - one odd file must never stop the others
+            rejected.append((display_path(path), f"cannot parse: {one_line(exc)}"))
+        else:
+            issues.append(_scrub(issue))
     return issues, rejected
+
+
+def _clean(text: str) -> str:
+    # A file or folder name that is not UTF-8 reaches titles as lone surrogates, which Chroma and UTF-8
+    # output refuse; they become U+FFFD. (Issue.path keeps the real name, for reading the file again.)
+    return text.encode("utf-8", "replace").decode("utf-8") if isinstance(text, str) else text
+
+
+def _scrub(issue: Issue) -> Issue:
+    issue.title, issue.source_name = _clean(issue.title), _clean(issue.source_name)
+    for story in issue.stories:
+        for name in ("issue_title", "headline", "body", "section", "source_name", "author"):
+            setattr(story, name, _clean(getattr(story, name)))
+        story.url = _clean(story.url) if story.url else story.url
+        story.links = [_clean(x) for x in story.links]
+        story.tags = [_clean(x) for x in story.tags]
+    return issue
 
 
 class ChunkSync:
     """Plans and applies the change for a set of scopes (an issue, a feed entry): reuse embeddings whose
-    content hash is unchanged, embed the rest in large batches, delete chunks that vanished."""
+    content hash is unchanged (in this index, or in `reuse`), embed the rest in large batches, delete chunks
+    that vanished. Stories removed earlier with `newsdesk remove` stay out."""
 
-    def __init__(self, writer: IndexWriter, embedder: Embedder, *, progress: ProgressFn | None = None) -> None:
+    def __init__(self, writer: IndexWriter, embedder: Embedder, *, progress: ProgressFn | None = None,
+                 reuse: dict[str, np.ndarray] | None = None) -> None:
         self.writer = writer
         self.embedder = embedder
         self.progress = progress
+        self.reuse = reuse or {}
         self.pending: list[Chunk] = []
         self.ready: list[tuple[Chunk, np.ndarray]] = []
         self.unchanged = 0
+        self.excluded = 0
 
     def plan(self, scope: dict[str, Any], chunks: list[Chunk]) -> None:
+        sources = self.writer.sources
+        kept = [c for c in chunks if not sources.is_excluded(c.story_id, c.url)]
+        self.excluded += len(chunks) - len(kept)
         ids_to_hash, hash_to_vec = self.writer.existing(scope)
-        new_ids = {c.chunk_id for c in chunks}
+        new_ids = {c.chunk_id for c in kept}
         stale = [cid for cid in ids_to_hash if cid not in new_ids]
         if stale:
             self.writer.delete(stale)
-        for chunk in chunks:
+        for chunk in kept:
             if ids_to_hash.get(chunk.chunk_id) == chunk.content_hash:
                 self.unchanged += 1
             elif chunk.content_hash in hash_to_vec:
                 self.ready.append((chunk, hash_to_vec[chunk.content_hash]))
+            elif chunk.content_hash in self.reuse:
+                self.ready.append((chunk, self.reuse[chunk.content_hash]))
             else:
                 self.pending.append(chunk)
 
@@ -117,20 +215,24 @@ class ChunkSync:
 
 
 def ingest_issues(settings: Settings, embedder: Embedder, issues: list[Issue], *, wait_seconds: float = 0.0,
-                  progress: ProgressFn | None = None, fault: Callable[[str], None] | None = None,
-                  fresh: bool = False) -> IngestReport:
+                  progress: ProgressFn | None = None, fault: FaultFn | None = None,
+                  fresh: bool = False, sources: list[SourceRecord] | None = None) -> IngestReport:
+    """Write `issues` into a new index version. `sources` records how to read each issue again (one per issue
+    id) for `newsdesk rebuild`; issues without a record keep their chunks across rebuilds."""
     report = IngestReport(issues=issues)
     if not issues and not fresh:
         return report
     store = IndexStore(settings)
     with IndexWriter(store, embedder, wait_seconds=wait_seconds, fault=fault, fresh=fresh) as writer:
+        for record in sources or []:
+            writer.sources.record(record)
         sync = ChunkSync(writer, embedder, progress=progress)
         for issue in issues:
             chunks = chunk_stories(issue.stories)
             report.chunks += len(chunks)
             sync.plan({"issue_id": issue.issue_id}, chunks)
         sync.apply()
-        report.unchanged = sync.unchanged
+        report.unchanged, report.excluded = sync.unchanged, sync.excluded
     report.embedded, report.reused, report.removed = writer.embedded, writer.reused, writer.removed
     report.version = writer.version
     return report
@@ -138,22 +240,32 @@ def ingest_issues(settings: Settings, embedder: Embedder, issues: list[Issue], *
 
 def ingest_paths(settings: Settings, embedder: Embedder, paths: list[Path], *, issue_date: date | None = None,
                  source_name: str | None = None, wait_seconds: float = 0.0,
-                 progress: ProgressFn | None = None) -> IngestReport:
+                 progress: ProgressFn | None = None, fault: FaultFn | None = None) -> IngestReport:
     files, rejected = collect_files(paths)
     issues, bad = parse_files(files, issue_date=issue_date, source_name=source_name)
-    report = ingest_issues(settings, embedder, issues, wait_seconds=wait_seconds, progress=progress)
+    records = [file_record(i, issue_date=issue_date, source_name=source_name) for i in issues]
+    report = ingest_issues(settings, embedder, issues, wait_seconds=wait_seconds, progress=progress,
+                           fault=fault, sources=records)
     report.files = len(files)
     report.rejected = rejected + bad
     return report
 
 
-def remove_target(settings: Settings, embedder: Embedder, target: str, *, wait_seconds: float = 0.0) -> int:
-    """Remove an issue (by issue id) or one story/feed entry (by story id or link). Returns chunks removed."""
+def remove_target(settings: Settings, embedder: Embedder, target: str, *, wait_seconds: float = 0.0,
+                  fault: FaultFn | None = None) -> int:
+    """Remove an issue (by issue id) or one story/feed entry (by story id or link). Returns chunks removed.
+    A removed issue is forgotten by `newsdesk rebuild`; a removed story or link is never re-added."""
     store = IndexStore(settings)
-    with IndexWriter(store, embedder, wait_seconds=wait_seconds) as writer:
+    with IndexWriter(store, embedder, wait_seconds=wait_seconds, fault=fault, operation="remove") as writer:
         removed = 0
+        forgotten = False
         for key in ("issue_id", "story_id", "url"):
-            removed += writer.delete_where({key: target})
-        if removed == 0:
+            n = writer.delete_where({key: target})
+            removed += n
+            if key == "issue_id":
+                forgotten = writer.sources.forget(target)
+            elif n:
+                writer.sources.exclude(key, target)
+        if removed == 0 and not forgotten:
             raise LookupError(f"nothing in the index matches {target!r} (an issue id, story id or link)")
     return removed

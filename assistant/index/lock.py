@@ -42,8 +42,11 @@ class WriterLock:
                         "wait for it to finish or pass --wait SECONDS"
                     ) from None
                 time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError:
+            pass  # the pid is only for the "busy" message; a full disk must not stop the writer here
         self._fd = fd
 
     def release(self) -> None:

@@ -1,17 +1,25 @@
 """Index versions: Chroma (embedded or server) plus BM25, published atomically through a pointer file.
 
-Readers only ever open published versions, which are never written again; a writer copies the current
-version into a new directory (or collection), changes the copy, validates it and then swaps the pointer with
-os.replace. A writer killed at any point leaves the published version untouched.
+Layout of <index_dir>:
+  CURRENT            the pointer: line 1 is the current version, the next lines the earlier published versions
+                     (newest first, the rollback chain), then a comment line. Replaced with os.replace only, so
+                     a reader sees the old pointer or the new one, never a mix.
+  versions/<v>/      chroma/ (embedded mode), bm25/, sources.json (what was ingested), manifest.json
+  readers/           private copies of chroma/ that readers open (see snapshot.py)
+  .write.lock        the single-writer flock
+
+Published versions are never written again: a writer copies the current version into a new directory (or a
+new collection on a Chroma server), changes the copy, validates it, fsyncs it and only then replaces the
+pointer. A writer killed at any point leaves the published versions as they were; its leftovers are dropped
+by the next writer.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,21 +31,19 @@ import chromadb
 from chromadb.config import Settings as ChromaSettings
 
 from assistant.config import Settings
+from assistant.index.errors import IndexMissingError, IndexUnavailableError, IndexWriteError, one_line
 from assistant.index.lock import WriterLock
 from assistant.models import Filters
+
+__all__ = ["IndexMissingError", "IndexUnavailableError", "IndexWriteError", "IndexStore", "Manifest",
+           "ReaderCache", "IndexReader", "chroma_where", "new_version_name", "iter_batches"]
 
 POINTER = "CURRENT"
 VERSIONS = "versions"
 LOCK = ".write.lock"
 MANIFEST = "manifest.json"
-
-
-class IndexMissingError(RuntimeError):
-    """No published index yet."""
-
-
-class IndexUnavailableError(RuntimeError):
-    """The index (or the Chroma server) cannot be reached right now."""
+_POINTER_NOTE = "# lines after the first: earlier published versions, newest first (`newsdesk rollback`)"
+_VERSION_RE = re.compile(r"^v\d{8}T\d{6,12}$")
 
 
 def new_version_name() -> str:
@@ -79,6 +85,8 @@ class Manifest:
     reused_last_run: int
     removed_last_run: int
     last_refresh: str | None = None
+    operation: str | None = None  # ingest, remove, rebuild, ...
+    sources: int | None = None  # records in sources.json (what `newsdesk rebuild` re-reads)
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -86,9 +94,43 @@ class Manifest:
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.__dict__, indent=2))
+        write_atomic(path, json.dumps(self.__dict__, indent=2))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, fsync, then os.replace; a failure leaves `path` as it was."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    """Flush every file and folder of a new version before the pointer names it, so a power cut after the
+    switch cannot leave a pointer to data still in the page cache."""
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(dirpath))
 
 
 class IndexStore:
@@ -99,13 +141,33 @@ class IndexStore:
         self.root = settings.index_dir
         self.server = urlparse(settings.chroma_url) if settings.chroma_url else None
 
-    # ------------------------------------------------------------ versions
-    def current(self) -> str | None:
+    # ------------------------------------------------------------ the pointer
+    def _pointer_lines(self) -> tuple[list[str], bool]:
         try:
-            name = (self.root / POINTER).read_text().strip()
-        except FileNotFoundError:
-            return None
-        return name or None
+            text = (self.root / POINTER).read_text()
+        except (FileNotFoundError, NotADirectoryError):
+            return [], False
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        names = [ln for ln in lines if not ln.startswith("#") and _VERSION_RE.match(ln)]
+        return names, any(ln.startswith("#") for ln in lines)
+
+    def current(self) -> str | None:
+        names, _ = self._pointer_lines()
+        return names[0] if names else None
+
+    def chain(self) -> list[str]:
+        """The current version, then the earlier published ones that still exist, newest first."""
+        names, new_format = self._pointer_lines()
+        if not names:
+            return []
+        current, earlier = names[0], names[1:]
+        if not new_format:
+            # A pointer written before the rollback chain existed: earlier versions are the older folders.
+            earlier = sorted((v for v in self._folders() if v < current), reverse=True)
+        return [current] + [v for v in earlier if v != current and self._published(v)]
+
+    def history(self) -> list[str]:
+        return self.chain()[1:]
 
     def pointer_stamp(self) -> tuple[int, int] | None:
         try:
@@ -117,32 +179,44 @@ class IndexStore:
     def version_dir(self, version: str) -> Path:
         return self.root / VERSIONS / version
 
-    def published_versions(self) -> list[str]:
+    def _folders(self) -> list[str]:
         base = self.root / VERSIONS
-        if not base.is_dir():
-            return []
-        return sorted(p.name for p in base.iterdir() if (p / MANIFEST).is_file())
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def _published(self, version: str) -> bool:
+        return (self.version_dir(version) / MANIFEST).is_file()
+
+    def published_versions(self) -> list[str]:
+        """Versions that were published and are kept (oldest first): the current one and the rollback chain.
+        A folder with a manifest that was never named by the pointer (a writer killed just before the switch)
+        is not published."""
+        return sorted(self.chain())
 
     def manifest(self, version: str | None = None) -> Manifest:
         version = version or self.current()
         if version is None:
             raise IndexMissingError(self.missing_message())
-        return Manifest.load(self.version_dir(version) / MANIFEST)
+        try:
+            return Manifest.load(self.version_dir(version) / MANIFEST)
+        except FileNotFoundError:
+            raise IndexMissingError(f"index version {version} named in {self.root / POINTER} is missing; "
+                                    "run `newsdesk rollback` or `newsdesk rebuild`") from None
 
     def missing_message(self) -> str:
         return f"no index at {self.root} yet; build one with `newsdesk ingest PATH` or `newsdesk rebuild`"
 
-    def set_current(self, version: str) -> None:
-        tmp = self.root / f".{POINTER}.{os.getpid()}.tmp"
-        tmp.write_text(version + "\n")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.root / POINTER)
-        dir_fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    def set_current(self, version: str, *, keep: int | None = None) -> list[str]:
+        """Publish `version`: it becomes line 1, the previous chain follows, cut to `keep` versions. Returns the
+        new chain. This one os.replace is the commit point of every write."""
+        keep = keep or self.settings.keep_versions
+        chain = [version] + [v for v in self.chain() if v != version]
+        chain = chain[:keep]
+        self._write_pointer(chain)
+        return chain
+
+    def _write_pointer(self, chain: list[str]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.root / POINTER, "\n".join([*chain, _POINTER_NOTE]) + "\n")
 
     def lock(self, *, wait_seconds: float = 0.0) -> WriterLock:
         return WriterLock(self.root / LOCK, wait_seconds=wait_seconds)
@@ -152,7 +226,18 @@ class IndexStore:
         # Server mode keeps every version as its own collection; embedded mode has one per directory.
         return f"{self.settings.collection}-{version}" if self.server else self.settings.collection
 
-    def client(self, version: str) -> Any:
+    def unavailable(self, exc: BaseException, *, doing: str = "query") -> IndexUnavailableError:
+        """One clear line for a failed Chroma call."""
+        if self.server:
+            return IndexUnavailableError(
+                f"cannot {doing} the Chroma server at {self.settings.chroma_url} ({one_line(exc, limit=120)}); "
+                "is `chroma run` up? Newsdesk retries on the next request")
+        return IndexUnavailableError(f"the vector index could not be opened or queried ({one_line(exc)}); "
+                                     "`newsdesk rebuild` or `newsdesk rollback` restores a working version")
+
+    def client(self, version: str, *, path: Path | None = None) -> Any:
+        """A Chroma client: the server's, or an embedded one on `path` (default: the version's own chroma/,
+        which only the writer of that version may open)."""
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         if self.server:
             try:
@@ -160,93 +245,66 @@ class IndexStore:
                                            port=self.server.port or 8000,
                                            ssl=self.server.scheme == "https", settings=chroma_settings)
             except Exception as exc:  # noqa: BLE001 - connection problems of every kind
-                raise IndexUnavailableError(f"cannot reach the Chroma server at {self.settings.chroma_url}: "
-                                            f"{exc}") from exc
-        return chromadb.PersistentClient(path=str(self.version_dir(version) / "chroma"), settings=chroma_settings)
+                raise self.unavailable(exc, doing="reach") from exc
+        return chromadb.PersistentClient(path=str(path or self.version_dir(version) / "chroma"),
+                                         settings=chroma_settings)
 
     def open_reader(self, version: str | None = None) -> IndexReader:
-        from assistant.index.reader import IndexReader
-
         version = version or self.current()
-        if version is None or not (self.version_dir(version) / MANIFEST).is_file():
+        if version is None:
             raise IndexMissingError(self.missing_message())
+        if not self._published(version):
+            self.manifest(version)  # raises the clear "missing" message
         return IndexReader(self, version)
 
     # ------------------------------------------------------------ cleanup
-    def drop_version(self, version: str) -> None:
+    def drop_version(self, version: str) -> bool:
+        """Delete a version (its collection first, then its folder, so a kill in between leaves a folder that
+        the next prune drops again). Returns False when the server could not be reached; the folder is kept
+        so a later prune retries."""
         if self.server:
             try:
-                self.client(version).delete_collection(self.collection_name(version))
-            except Exception:  # noqa: BLE001 - already gone is fine
-                pass
+                client = self.client(version)
+                try:
+                    names = {getattr(c, "name", c) for c in client.list_collections()}
+                    if self.collection_name(version) in names:
+                        client.delete_collection(self.collection_name(version))
+                finally:
+                    client.close()
+            except Exception:  # noqa: BLE001 - server down: keep the folder as a reminder
+                return False
         shutil.rmtree(self.version_dir(version), ignore_errors=True)
+        return True
 
     def prune(self, *, keep: int) -> list[str]:
-        """Drop unpublished leftovers (a killed writer's) and published versions beyond `keep`.
-        Call only while holding the writer lock."""
-        base = self.root / VERSIONS
-        if not base.is_dir():
-            return []
-        current = self.current()
-        published = self.published_versions()
+        """Drop leftovers of killed writers and published versions beyond `keep`. Call only while holding the
+        writer lock (another writer's half-built folder would look like a leftover)."""
+        chain = self.chain()
+        if len(chain) > keep:
+            self._write_pointer(chain[:keep])
+            chain = chain[:keep]
         dropped: list[str] = []
-        for path in base.iterdir():
-            if path.name != current and path.name not in published:
-                self.drop_version(path.name)
-                dropped.append(path.name)
-        older = [v for v in published if v != current]
-        for version in older[: max(0, len(older) - (keep - 1))]:
-            self.drop_version(version)
-            dropped.append(version)
+        for name in self._folders():
+            if name not in chain and self.drop_version(name):
+                dropped.append(name)
+        from assistant.index.snapshot import _base, sweep
+
+        sweep(_base(self.root))
         return dropped
 
     def rollback(self, *, wait_seconds: float = 0.0) -> str:
         with self.lock(wait_seconds=wait_seconds):
-            current = self.current()
-            published = self.published_versions()
-            earlier = [v for v in published if current is None or v < current]
-            if not earlier:
+            chain = self.chain()
+            if len(chain) < 2:
                 raise IndexMissingError("there is no earlier index version to roll back to")
-            self.set_current(earlier[-1])
-            # The abandoned version would be the newest again; move it out of the way.
-            if current:
-                self.drop_version(current)
-            return earlier[-1]
-
-
-class ReaderCache:
-    """Holds the reader of the current version and swaps it when the pointer changes, so a running app
-    picks up a rebuild without a restart and never sees a half-built index."""
-
-    def __init__(self, store: IndexStore) -> None:
-        self.store = store
-        self._lock = threading.Lock()
-        self._reader: IndexReader | None = None
-        self._stamp: tuple[int, int] | None = None
-        self._retired: list[IndexReader] = []
-        self._checked = 0.0
-
-    def get(self) -> IndexReader:
-        now = time.monotonic()
-        with self._lock:
-            if self._reader is not None and now - self._checked < 0.5:
-                return self._reader
-            self._checked = now
-            stamp = self.store.pointer_stamp()
-            if self._reader is None or stamp != self._stamp:
-                reader = self.store.open_reader()
-                if self._reader is not None:
-                    self._retired.append(self._reader)
-                    # Keep one retired reader open for queries still running on it.
-                    while len(self._retired) > 1:
-                        self._retired.pop(0).close()
-                self._reader, self._stamp = reader, stamp
-            return self._reader
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._checked = 0.0
-            self._stamp = None
+            try:
+                self._write_pointer(chain[1:])
+            except OSError as exc:
+                raise IndexWriteError(f"cannot switch back ({one_line(exc)}); the current version "
+                                      f"{chain[0]} is unchanged") from exc
+            # The abandoned version is not kept: a later write would otherwise find it newer than current.
+            self.drop_version(chain[0])
+            return chain[1]
 
 
 def iter_batches(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -254,5 +312,5 @@ def iter_batches(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[i:i + size]
 
 
-# Imported at the end for type checkers; the reader module imports this one lazily.
-from assistant.index.reader import IndexReader  # noqa: E402
+# Imported at the end: reader.py needs this module's names only lazily.
+from assistant.index.reader import IndexReader, ReaderCache  # noqa: E402

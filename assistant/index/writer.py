@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import random
 import shutil
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -11,38 +13,60 @@ from typing import Any
 import numpy as np
 
 from assistant.embedding import Embedder
+from assistant.index.errors import IndexMissingError, IndexWriteError, one_line
 from assistant.index.lexical import LexicalIndex
-from assistant.index.lock import WriterLock
-from assistant.index.store import MANIFEST, IndexStore, Manifest, iter_batches, new_version_name
+from assistant.index.lock import WriterBusyError, WriterLock
+from assistant.index.sources import SOURCES_FILE, SourceRegistry
+from assistant.index.store import (
+    MANIFEST,
+    IndexStore,
+    Manifest,
+    fsync_tree,
+    iter_batches,
+    new_version_name,
+    write_atomic,
+)
 from assistant.models import Chunk
 
 PAGE = 5000
+log = logging.getLogger(__name__)
+
+# Named points of a write, in order; the fault suite kills or fails the writer at each of them.
+FAULT_STEPS = ("open", "copied", "opened", "read", "deleted", "upserted", "lexical", "closed", "validate", "manifest",
+               "switch", "switched")
+FaultFn = Callable[[str], None]
 
 
-class ValidationError(RuntimeError):
+class ValidationError(IndexWriteError):
     """A freshly built version failed its checks; the current version stays in place."""
 
 
 class IndexWriter:
     """Context manager: copies the current version (unless fresh), lets the caller change the copy, then
-    validates and publishes it. Any exception, or a kill, leaves the published version as it was."""
+    validates and publishes it. Any exception, or a kill, leaves the published version as it was; exceptions
+    other than the expected ones come out as IndexWriteError with one clear line."""
 
     def __init__(self, store: IndexStore, embedder: Embedder, *, fresh: bool = False,
-                 wait_seconds: float = 0.0, fault: Callable[[str], None] | None = None) -> None:
+                 wait_seconds: float = 0.0, fault: FaultFn | None = None, operation: str = "ingest") -> None:
         self.store = store
         self.embedder = embedder
         self.fresh = fresh
+        self.operation = operation
         self.version = new_version_name()
         self.parent: str | None = None
         self.embedded = 0
         self.reused = 0
         self.removed = 0
+        self.carried = 0
         self.last_refresh: str | None = None
+        # Issues that must be in the new version (a rebuild must not lose any); checked before publishing.
+        self.required_issues: set[str] = set()
+        self.sources = SourceRegistry()
         self._lock: WriterLock = store.lock(wait_seconds=wait_seconds)
         self._client: Any = None
         self.collection: Any = None
         self.vector_store: Any = None
-        # Test hook: called with a step name so the fault suite can fail or kill at known points.
+        # Test hook: called with a step name (FAULT_STEPS) so the fault suite can fail or kill at known points.
         self._fault = fault or (lambda step: None)
         self.published: Manifest | None = None
 
@@ -51,24 +75,36 @@ class IndexWriter:
         self._lock.acquire()
         try:
             self._open()
-        except BaseException:
+        except BaseException as exc:
             self._discard()
             self._lock.release()
-            raise
+            raise self._as_write_error(exc) from exc
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
-            if exc_type is None:
+            if exc is None:
                 self._publish()
             else:
                 self._discard()
-        except BaseException:
+        except BaseException as failure:
             self._discard()
-            raise
+            raise self._as_write_error(failure) from failure
         finally:
             self._lock.release()
+        if exc is not None:
+            wrapped = self._as_write_error(exc)
+            if wrapped is not exc:
+                raise wrapped from exc
+
+    def _as_write_error(self, exc: BaseException) -> BaseException:
+        # Rust panics inside Chroma arrive as pyo3's PanicException, a BaseException: wrapped like the rest.
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, IndexWriteError, WriterBusyError,
+                            LookupError, IndexMissingError)):
+            return exc
+        kept = f"index version {self.parent} is still current" if self.parent else "no index was written"
+        return IndexWriteError(f"{self.operation} failed and changed nothing ({kept}): {one_line(exc)}")
 
     def _open(self) -> None:
         from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -82,14 +118,18 @@ class IndexWriter:
         target = store.version_dir(self.version)
         target.mkdir(parents=True, exist_ok=False)
         self._fault("open")
-        if self.parent and not self.fresh:
-            parent_manifest = store.manifest(self.parent)
-            self.last_refresh = parent_manifest.last_refresh
-            if not store.server:
+        if self.parent:
+            self.last_refresh = store.manifest(self.parent).last_refresh
+            self.sources = SourceRegistry.load(store.version_dir(self.parent))
+            if not self.fresh and not store.server:
+                # Published versions are never opened in place (snapshot.py), so this copy cannot be torn.
                 shutil.copytree(store.version_dir(self.parent) / "chroma", target / "chroma")
+        self._fault("copied")
         self._client = store.client(self.version)
-        self.collection = self._client.get_or_create_collection(
-            store.collection_name(self.version), configuration={"hnsw": {"space": "cosine"}})
+        name = store.collection_name(self.version)
+        if store.server and name in {getattr(c, "name", c) for c in self._client.list_collections()}:
+            self._client.delete_collection(name)  # a leftover of a killed writer with the same name
+        self.collection = self._client.get_or_create_collection(name, configuration={"hnsw": {"space": "cosine"}})
         if store.server and self.parent and not self.fresh:
             self._copy_from_server(self.parent)
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
@@ -105,6 +145,10 @@ class IndexWriter:
             self.collection.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
                                 metadatas=got["metadatas"])
             offset += len(got["ids"])
+
+    def step(self, name: str) -> None:
+        """A named point of the caller's work (e.g. "read" in a rebuild), for the fault hook."""
+        self._fault(name)
 
     # ------------------------------------------------------------ reads on the copy
     def existing(self, where: dict[str, Any]) -> tuple[dict[str, str], dict[str, np.ndarray]]:
@@ -149,10 +193,17 @@ class IndexWriter:
             self.vector_store.add(nodes)
         self._fault("upserted")
 
+    def carry(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Copy chunks with their stored embeddings (a rebuild keeping what it cannot read again)."""
+        self.upsert(chunks, vectors)
+        self.carried += len(chunks)
+
     def delete(self, ids: list[str]) -> None:
         for batch in iter_batches(ids, 1000):
             self.collection.delete(ids=batch)
         self.removed += len(ids)
+        if ids:
+            self._fault("deleted")
 
     def delete_where(self, where: dict[str, Any]) -> int:
         got = self.collection.get(where=where, include=[])
@@ -179,32 +230,64 @@ class IndexWriter:
             reused_last_run=self.reused,
             removed_last_run=self.removed,
             last_refresh=self.last_refresh,
+            operation=self.operation,
+            sources=len(self.sources.records),
         )
         self._close_client()
-        self._fault("validate")
+        self._fault("closed")
         self._validate(manifest, chunks)
+        write_atomic(target / SOURCES_FILE, self.sources.to_json())
+        self._fault("manifest")
         manifest.save(target / MANIFEST)
+        fsync_tree(target)
         self._fault("switch")
         store.set_current(self.version)
         self.published = manifest
-        store.prune(keep=store.settings.keep_versions)
+        self._fault("switched")
+        try:
+            store.prune(keep=store.settings.keep_versions)
+        except Exception as exc:  # noqa: BLE001 - the write is committed; the next writer prunes again
+            log.warning("pruning old index versions failed: %s", exc)
 
     def _validate(self, manifest: Manifest, chunks: list[Chunk]) -> None:
+        """Counts, ids, a dense self-query for a few stored vectors and a BM25 query, on a fresh client, so the
+        version is read back from disk (or the server) the way readers will see it."""
+        self._fault("validate")
         store = self.store
+        expected = {c.chunk_id for c in chunks}
+        missing_issues = self.required_issues - {c.issue_id for c in chunks}
+        if missing_issues:
+            raise ValidationError(f"the new version would lose {len(missing_issues)} issues "
+                                  f"({', '.join(sorted(missing_issues)[:3])}...)")
         client = store.client(self.version)
         try:
             collection = client.get_collection(store.collection_name(self.version))
             count = collection.count()
             if count != manifest.chunks:
                 raise ValidationError(f"new index holds {count} chunks, expected {manifest.chunks}")
-            if chunks:
-                probe = collection.get(ids=[chunks[0].chunk_id], include=["embeddings"])
-                hit = collection.query(query_embeddings=[probe["embeddings"][0]], n_results=1, include=[])
-                if not hit["ids"] or not hit["ids"][0]:
-                    raise ValidationError("smoke query on the new index returned nothing")
+            stored: set[str] = set()
+            offset = 0
+            while True:
+                page = collection.get(limit=PAGE, offset=offset, include=[])["ids"]
+                if not page:
+                    break
+                stored.update(page)
+                offset += len(page)
+            if stored != expected:
+                raise ValidationError(f"new index ids differ from what was written ({len(stored ^ expected)})")
+            probes = random.sample(sorted(expected), min(5, len(expected)))
+            if probes:
+                got = collection.get(ids=probes, include=["embeddings"])
+                hits = collection.query(query_embeddings=[list(v) for v in got["embeddings"]], n_results=1,
+                                        include=["distances"])
+                for pid, dist in zip(got["ids"], hits["distances"] or [], strict=False):
+                    if not dist or dist[0] > 1e-3:
+                        raise ValidationError(f"smoke query on the new index does not find chunk {pid}")
             lexical = LexicalIndex.load(store.version_dir(self.version) / "bm25")
             if len(lexical) != manifest.chunks:
                 raise ValidationError(f"BM25 side holds {len(lexical)} chunks, expected {manifest.chunks}")
+            if {str(row.get("node_id", "")) for row in lexical.corpus} != expected:
+                raise ValidationError("BM25 side ids differ from the vector side")
             if chunks and not lexical.search(chunks[0].headline or chunks[0].text[:80], k=1):
                 raise ValidationError("smoke query on the BM25 side returned nothing")
         finally:
@@ -223,5 +306,8 @@ class IndexWriter:
 
     def _discard(self) -> None:
         self._close_client()
-        if self.store.current() != self.version:
-            self.store.drop_version(self.version)
+        try:
+            if self.store.current() != self.version:
+                self.store.drop_version(self.version)
+        except Exception as exc:  # noqa: BLE001 - the next writer's prune drops it
+            log.warning("could not remove the unfinished index version %s: %s", self.version, exc)

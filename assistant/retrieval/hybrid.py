@@ -1,9 +1,13 @@
-"""Hybrid retrieval as a LlamaIndex retriever: dense (Chroma) + BM25, score fusion, filters, diversity."""
+"""Hybrid retrieval as a LlamaIndex retriever: dense (Chroma) + BM25, score fusion, filters, time awareness,
+an optional cross-encoder, and diversity (one chunk per story, near-duplicates once)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+import re
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -12,6 +16,19 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from assistant.embedding import Embedder
 from assistant.index.store import ReaderCache
 from assistant.models import Filters, ScoredChunk
+from assistant.retrieval.rerank import CrossEncoderReranker
+from assistant.retrieval.timeframe import ArchiveCalendar, TimeFrame, recency_bonus, resolve
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
+    from assistant.index.reader import IndexReader
+
+# The recent-window candidate query reaches back this many half-lives (the bonus is then below 1/16).
+RECENT_HALF_LIVES = 4.0
+
+
+class FilterError(ValueError):
+    """A filter that names something the index does not hold; the message lists what it does hold."""
 
 
 @dataclass
@@ -28,49 +45,243 @@ class SearchResult:
         return max((h.dense for h in self.hits if h.dense is not None), default=-1.0)
 
 
+@dataclass
+class ArchiveInfo:
+    """Per index version: what filters may name and the dates time phrases need. Built once per version."""
+
+    version: str
+    sources: dict[str, str]   # lower-cased -> as stored
+    sections: dict[str, str]
+    issues: set[str]
+    calendar: ArchiveCalendar
+
+    @classmethod
+    def build(cls, reader: IndexReader) -> ArchiveInfo:
+        rows = reader.lexical.corpus
+        sources: dict[str, str] = {}
+        sections: dict[str, str] = {}
+        issues: set[str] = set()
+        issue_dates: dict[str, tuple[date, str, str]] = {}
+        latest = 0
+        days: set[int] = set()
+        for row in rows:
+            source, section, issue = str(row.get("source_name", "")), str(row.get("section", "")), \
+                str(row.get("issue_id", ""))
+            sources.setdefault(source.lower(), source)
+            if section:
+                sections.setdefault(section.lower(), section)
+            issues.add(issue)
+            day = int(row.get("date_int", 0) or 0)
+            latest = max(latest, day)
+            if day:
+                days.add(day)
+            if day and issue not in issue_dates and row.get("source_kind", "newsletter") == "newsletter":
+                issue_dates[issue] = (_from_int(day), issue, source)
+
+        def mentions(term: str) -> list[date]:
+            # Exact word match (case-sensitive for names like "GTC") among BM25's best matches for the term.
+            pattern = re.compile(rf"(?<!\w){re.escape(term)}(?!\w)", 0 if term != term.lower() else re.I)
+            return [_from_int(h.chunk.date_int) for h in reader.search_lexical(term, k=100)
+                    if h.chunk.date_int and pattern.search(h.chunk.text)]
+
+        calendar = ArchiveCalendar(issue_dates=sorted(issue_dates.values()),
+                                   latest=_from_int(latest) if latest else None,
+                                   days=sorted({_from_int(d).toordinal() for d in days}), sources=set(sources),
+                                   mentions=mentions)
+        return cls(version=reader.version, sources=sources, sections=sections, issues=issues, calendar=calendar)
+
+
+def _from_int(value: int) -> date:
+    return date(value // 10000, value // 100 % 100, value % 100)
+
+
+@dataclass
+class QueryPlan:
+    """Everything decided before touching the vectors: the effective filters, the time frame, the text."""
+
+    query: str
+    text: str
+    filters: Filters | None
+    frame: TimeFrame | None
+    reader: Any
+    recency: bool
+
+
 class HybridRetriever(BaseRetriever):
-    """Dense and lexical candidates fused by a weighted sum of the cosine and the max-normalised BM25 score.
+    """Dense and lexical candidates fused by a weighted sum of the cosine and the max-normalised BM25 score,
+    plus a bounded recency bonus toward the as-of date when the question names no time.
 
     Plain RRF loses to dense alone on news (measured, README); a small lexical weight keeps dense's ranking
     and lets exact names and numbers break ties."""
 
     def __init__(self, *, readers: ReaderCache, embedder: Embedder, top_k: int = 6, candidates: int = 40,
-                 lexical_weight: float = 0.15, per_story: int = 1) -> None:
+                 lexical_weight: float = 0.2, recency_weight: float = 0.15, recency_half_life_days: float = 14.0,
+                 per_story: int = 1, reranker: CrossEncoderReranker | None = None) -> None:
         if top_k < 1 or candidates < top_k:
             raise ValueError("need 1 <= top_k <= candidates")
-        if not 0.0 <= lexical_weight <= 1.0:
-            raise ValueError("lexical_weight must be within [0, 1]")
+        for name, value in (("lexical_weight", lexical_weight), ("recency_weight", recency_weight)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1]")
+        if recency_half_life_days <= 0:
+            raise ValueError("recency_half_life_days must be > 0")
         super().__init__()
         self.readers = readers
         self.embedder = embedder
         self.top_k = top_k
         self.candidates = candidates
         self.lexical_weight = lexical_weight
+        self.recency_weight = recency_weight
+        self.half_life = recency_half_life_days
         self.per_story = per_story
+        self.reranker = reranker
         self.filters: Filters | None = None
+        self.as_of: date | None = None
+        self._info: ArchiveInfo | None = None
+        self._info_lock = threading.Lock()
 
-    def search(self, query: str, *, filters: Filters | None = None, k: int | None = None,
-               as_of: date | None = None) -> SearchResult:
-        k = k or self.top_k
+    @classmethod
+    def from_settings(cls, settings: Settings, *, readers: ReaderCache, embedder: Embedder) -> HybridRetriever:
+        reranker = (CrossEncoderReranker(settings.reranker, top_n=settings.rerank_top_n,
+                                         device=settings.embed_device) if settings.reranker else None)
+        return cls(readers=readers, embedder=embedder, top_k=settings.top_k,
+                   candidates=max(40, settings.top_k, settings.rerank_top_n if reranker else 0),
+                   lexical_weight=settings.lexical_weight, recency_weight=settings.recency_weight,
+                   recency_half_life_days=settings.recency_half_life_days, reranker=reranker)
+
+    # ------------------------------------------------------------ planning
+    def archive(self, reader: IndexReader) -> ArchiveInfo:
+        with self._info_lock:
+            if self._info is None or self._info.version != reader.version:
+                self._info = ArchiveInfo.build(reader)
+            return self._info
+
+    def plan(self, query: str, *, filters: Filters | None = None, as_of: date | None = None,
+             time_aware: bool = True) -> QueryPlan:
         reader = self.readers.get()
-        vector = self.embedder.encode_one(query)
-        dense = reader.dense(vector, k=self.candidates, filters=filters)
-        lexical = reader.search_lexical(query, k=self.candidates, filters=filters) if self.lexical_weight else []
+        info = self.archive(reader)
+        filters = check_filters(filters, info)
+        frame = resolve(query, as_of=as_of, archive=info.calendar,
+                        sources=filters.sources if filters else None) if time_aware else None
+        effective = _effective(filters, frame, info)
+        user_dates = filters is not None and bool(filters.since or filters.until)
+        recency = bool(frame and frame.recency and not user_dates and self.recency_weight > 0)
+        return QueryPlan(query=query, text=frame.query if frame else query, filters=effective, frame=frame,
+                         reader=reader, recency=recency)
+
+    # ------------------------------------------------------------ searching
+    def search(self, query: str, *, filters: Filters | None = None, k: int | None = None,
+               as_of: date | None = None, query_vector: np.ndarray | None = None) -> SearchResult:
+        plan = self.plan(query, filters=filters, as_of=as_of)
+        vector = query_vector if query_vector is not None else self.embedder.encode_one(plan.text)
+        return self.run(plan, vector, k=k)
+
+    def run(self, plan: QueryPlan, vector: np.ndarray, *, k: int | None = None) -> SearchResult:
+        k = k or self.top_k
+        reader, eff = plan.reader, plan.filters
+        dense = reader.dense(vector, k=self.candidates, filters=eff)
+        lexical = reader.search_lexical(plan.text, k=self.candidates, filters=eff) if self.lexical_weight else []
+        frame = plan.frame
+        if plan.recency and frame is not None:
+            # Look-alike stories from other weeks can fill the whole unfiltered candidate list; a second pass
+            # over the recent window makes sure the stories the bonus favours are candidates at all. Skipped
+            # when the window holds no story, or every story (then the first pass already saw them all).
+            reach = int(RECENT_HALF_LIVES * self.half_life)
+            recent = replace(eff or Filters(), since=frame.as_of - timedelta(days=reach), until=frame.as_of)
+            cal = self.archive(reader).calendar
+            whole = bool(cal.days) and recent.since is not None and recent.since.toordinal() <= cal.days[0]
+            if cal.covers(recent.since, recent.until) and not whole:
+                dense += reader.dense(vector, k=self.candidates, filters=recent)
+                if self.lexical_weight:
+                    lexical += reader.search_lexical(plan.text, k=self.candidates, filters=recent)
         fused = fuse(dense, lexical, lexical_weight=self.lexical_weight)
-        return SearchResult(query=query, hits=diversify(fused, k=k, per_story=self.per_story),
-                            query_vector=vector, filters=filters)
+        bonus = np.zeros(len(fused))
+        if plan.recency and frame is not None and fused:
+            as_of_int = int(frame.as_of.strftime("%Y%m%d"))
+            ages = np.array([(frame.as_of - _from_int(h.chunk.date_int)).days
+                             if 0 < h.chunk.date_int <= as_of_int else 10_000 for h in fused], dtype=np.float64)
+            bonus = recency_bonus(ages, weight=self.recency_weight, half_life_days=self.half_life)
+            for hit, extra in zip(fused, bonus, strict=True):
+                hit.score += float(extra)
+            order = np.argsort([-h.score for h in fused], kind="stable")
+            fused, bonus = [fused[i] for i in order], bonus[order]
+        if self.reranker is not None and fused:
+            fused = self._rerank(plan.text, fused, bonus)
+        notes = list(frame.notes) if frame else []
+        window = None
+        if frame is not None:
+            window = frame.describe(half_life_days=self.half_life if plan.recency else None,
+                                    since=eff.since if eff else None, until=eff.until if eff else None)
+        return SearchResult(query=plan.query, hits=diversify(fused, k=k, per_story=self.per_story),
+                            query_vector=vector, filters=eff, window=window, notes=notes)
+
+    def _rerank(self, text: str, fused: list[ScoredChunk], bonus: np.ndarray) -> list[ScoredChunk]:
+        assert self.reranker is not None
+        head = fused[: self.reranker.top_n]
+        scores = self.reranker.scores(text, [h.chunk.text for h in head])
+        for hit, s, extra in zip(head, scores, bonus[: len(head)], strict=True):
+            hit.score = float(s) + float(extra)
+        return sorted(head, key=lambda h: h.score, reverse=True) + fused[len(head):]
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        result = self.search(query_bundle.query_str, filters=self.filters)
+        result = self.search(query_bundle.query_str, filters=self.filters, as_of=self.as_of)
         return [NodeWithScore(node=TextNode(id_=h.chunk.chunk_id, text=h.chunk.text,
                                             metadata=h.chunk.metadata()), score=h.score)
                 for h in result.hits]
 
 
+def _pick(values: list[str], known: dict[str, str], label: str) -> list[str]:
+    out = []
+    for value in values:
+        found = known.get(value.strip().lower())
+        if found is None:
+            names = sorted(known.values())
+            shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+            raise FilterError(f"unknown {label} {value!r}; the index has: {shown or 'none'}")
+        out.append(found)
+    return out
+
+
+def check_filters(filters: Filters | None, info: ArchiveInfo) -> Filters | None:
+    """Names are matched case-insensitively to what the index holds; an unknown one is a clear error."""
+    if filters is None or filters.empty:
+        return filters
+    sources = _pick(filters.sources, info.sources, "source")
+    sections = _pick(filters.sections, info.sections, "section")
+    for issue in filters.issues:
+        if issue not in info.issues:
+            raise FilterError(f"unknown issue {issue!r}; `newsdesk stats` and the citations show issue ids")
+    return replace(filters, sources=sources, sections=sections)
+
+
+def _effective(filters: Filters | None, frame: TimeFrame | None, info: ArchiveInfo) -> Filters | None:
+    """The user's filters intersected with the question's window; nothing after an explicit as-of date."""
+    if frame is None:
+        return filters
+    base = filters or Filters()
+    since, until = base.since, base.until
+    if frame.window is not None:
+        if frame.window.since:
+            since = max(since, frame.window.since) if since else frame.window.since
+        if frame.window.until:
+            until = min(until, frame.window.until) if until else frame.window.until
+    latest = info.calendar.latest
+    # Answer as of that date: nothing published later. Skip the filter when nothing is later anyway, since a
+    # filtered vector query costs more than an unfiltered one.
+    later = (until is not None and until > frame.as_of) or (until is None and latest and latest > frame.as_of)
+    if frame.explicit_as_of and later:
+        until = frame.as_of
+    if since and until and since > until:
+        what = f"the question's window ({frame.window.label})" if frame.window else "the date range"
+        raise FilterError(f"{what} and the filters leave no dates: {since} is after {until}")
+    if since == base.since and until == base.until:
+        return filters
+    return replace(base, since=since, until=until)
+
+
 def fuse(dense: list[ScoredChunk], lexical: list[ScoredChunk], *, lexical_weight: float) -> list[ScoredChunk]:
     by_id: dict[str, ScoredChunk] = {}
     for hit in dense:
-        by_id[hit.chunk.chunk_id] = ScoredChunk(chunk=hit.chunk, score=0.0, dense=hit.dense)
+        by_id.setdefault(hit.chunk.chunk_id, ScoredChunk(chunk=hit.chunk, score=0.0, dense=hit.dense))
     top_lex = max((h.lexical or 0.0 for h in lexical), default=0.0)
     for hit in lexical:
         entry = by_id.setdefault(hit.chunk.chunk_id, ScoredChunk(chunk=hit.chunk, score=0.0))
@@ -83,17 +294,29 @@ def fuse(dense: list[ScoredChunk], lexical: list[ScoredChunk], *, lexical_weight
     return sorted(by_id.values(), key=lambda h: h.score, reverse=True)
 
 
+_WORD_RE = re.compile(r"\w+")
+NEAR_DUPLICATE = 0.9
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_WORD_RE.findall(text.lower()))
+
+
 def diversify(hits: list[ScoredChunk], *, k: int, per_story: int = 1) -> list[ScoredChunk]:
-    """At most `per_story` chunks per story, and near-identical texts (the same story reprinted) once."""
+    """At most `per_story` chunks per story, and near-duplicates (the same item reprinted by another issue or
+    feed, lightly edited: word-set Jaccard >= 0.9) only once, the best-scored copy. Weekly template items such
+    as "Updates from the Rust Project" overlap by 0.76-0.87 but carry different facts, so they stay apart."""
     out: list[ScoredChunk] = []
+    kept: list[frozenset[str]] = []
     per: dict[str, int] = {}
-    seen_text: set[str] = set()
     for hit in hits:
-        key = " ".join(hit.chunk.text.lower().split())[:300]
-        if per.get(hit.chunk.story_id, 0) >= per_story or key in seen_text:
+        if per.get(hit.chunk.story_id, 0) >= per_story:
+            continue
+        words = _words(hit.chunk.text)
+        if words and any(len(words & other) >= NEAR_DUPLICATE * len(words | other) for other in kept):
             continue
         per[hit.chunk.story_id] = per.get(hit.chunk.story_id, 0) + 1
-        seen_text.add(key)
+        kept.append(words)
         out.append(hit)
         if len(out) >= k:
             break

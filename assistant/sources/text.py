@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
-from bs4 import BeautifulSoup, Comment
+from bs4 import BeautifulSoup, CData, Comment, Declaration, Doctype, ProcessingInstruction
 
 # Tags whose content never belongs in the index.
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "svg", "form", "template", "head")
@@ -45,6 +46,22 @@ def normalize_ws(text: str) -> str:
     return _MANY_NL_RE.sub("\n\n", "\n".join(lines)).strip()
 
 
+_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_WIDGET_CLASSES = ("feedflare", "sharedaddy", "share-buttons", "jp-relatedposts")
+
+
+def _is_hidden(tag: Any) -> bool:
+    attrs = getattr(tag, "attrs", None)
+    if not attrs:
+        return False
+    if "hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true":
+        return True
+    if _HIDDEN_STYLE_RE.search(str(attrs.get("style", ""))):
+        return True
+    classes = attrs.get("class") or []
+    return any(c in _WIDGET_CLASSES for c in (classes if isinstance(classes, list) else str(classes).split()))
+
+
 def html_to_text(html: str) -> str:
     """Untrusted HTML -> plain text. Scripts, styles, images (tracking pixels) and comments are dropped."""
     if not html or "<" not in html:
@@ -54,7 +71,14 @@ def html_to_text(html: str) -> str:
         tag.decompose()
     for tag in soup(["img", "picture", "video", "audio", "source"]):
         tag.decompose()
-    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+    # Hidden text (email preheaders, "display:none" trackers) and share widgets (FeedBurner's feedflare) are
+    # never what the reader saw.
+    for tag in soup.find_all(_is_hidden):
+        if not tag.decomposed:
+            tag.decompose()
+    # Comments, and the CDATA/declaration debris hostile feeds nest in HTML (`<![CDATA[<script>]]>`).
+    for comment in soup.find_all(string=lambda s: isinstance(s, (Comment, CData, Declaration, Doctype,
+                                                                 ProcessingInstruction))):
         comment.extract()
     for tag in soup.find_all(_BLOCK_TAGS):
         tag.insert_before("\n")

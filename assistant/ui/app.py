@@ -1,50 +1,176 @@
-"""Builds the Gradio app over one Newsdesk pipeline and launches it on the configured host and port."""
+"""The Gradio app: Chat, Archive and Admin tabs over one Newsdesk pipeline, plus the named API endpoints.
+
+Named endpoints (gradio_client): /ask (streamed markdown answer with its sources), /search (archive results
+as JSON) and /coverage (the coverage timeline as JSON). The tabs' own events are private.
+"""
 
 from __future__ import annotations
 
-import html
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from assistant.config import Settings, offline_environment
+from assistant.coverage import CatalogCache
 from assistant.models import Answer
 from assistant.pipeline import Newsdesk
+from assistant.ui import render
+from assistant.ui.filters import FilterInputs, parse_filters
+
+ADMIN_OFF = ("The Admin tab is off. To enable it, set `NEWSDESK_ADMIN_PASSWORD` in the environment and restart "
+             "the app.")
 
 
 def render_markdown(answer: Answer) -> str:
-    """Answer -> markdown for the chat, every piece of source text escaped (it is untrusted HTML)."""
-    text = html.escape(answer.answer)
-    for c in answer.citations:
-        if c.url:
-            text = text.replace(f"[{c.n}]", f"[[{c.n}]]({html.escape(c.url, quote=True)})")
+    """Answer -> markdown with a numbered source list (the /ask endpoint's reply; the chat shows cards)."""
+    text = render.answer_markdown(answer)
     if answer.citations:
         lines = []
         for c in answer.citations:
-            head = html.escape(c.headline)
-            link = f" — [link]({html.escape(c.url, quote=True)})" if c.url else ""
-            lines.append(f"{c.n}. **{head}** — {html.escape(c.issue)} ({c.date or 'date unknown'}){link}")
+            url = render.safe_url(c.url)
+            link = f" — [link]({url})" if url else ""
+            lines.append(f"{c.n}. **{render.md_text(c.headline)}** — {render.md_text(c.issue)} "
+                         f"({c.date or 'date unknown'}){link}")
         text += "\n\n**Sources**\n\n" + "\n".join(lines)
     return text
+
+
+def _index_line(desk: Newsdesk, catalog: CatalogCache) -> str:
+    try:
+        stats = desk.stats()
+        cat = catalog.get(desk)
+    except Exception as exc:  # noqa: BLE001 - the header says what is wrong instead of failing the page
+        return render.notice(f"The index cannot be read: {exc}", kind="error")
+    if not stats.version:
+        return render.notice("The index is empty: run `newsdesk ingest corpus/issues` (or `make index`).",
+                             kind="error")
+    span = f", {cat.first_date} to {cat.last_date}" if cat.first_date else ""
+    return render.sanitize(f'<p class="nd-index-line">{stats.issues} issues, {stats.stories} stories from '
+                           f"{render.esc(', '.join(cat.sources) or 'no sources')}{render.esc(span)}</p>")
+
+
+@contextmanager
+def api_errors() -> Iterator[None]:
+    """Any failure reaches API callers as one line (gr.Error is shown even with show_error=False)."""
+    import gradio as gr
+
+    try:
+        yield
+    except gr.Error:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        raise gr.Error(" ".join(str(exc).split())[:400] or type(exc).__name__) from exc
 
 
 def build_app(desk: Newsdesk) -> Any:
     import gradio as gr
 
-    def ask(message: str, history: list[dict[str, Any]]) -> Iterator[str]:
-        try:
-            answer = desk.ask(message)
-        except Exception as exc:  # noqa: BLE001 - the chat shows one clear line, never a traceback
-            yield f"Sorry: {html.escape(str(exc))}"
-            return
-        yield render_markdown(answer)
+    from assistant.ui.admin import build_admin_tab
+    from assistant.ui.archive import build_archive_tab
+    from assistant.ui.chat import FeedbackLog, answer_steps, build_chat_tab
 
-    with gr.Blocks(title="Newsdesk") as demo:
-        gr.Markdown("# Newsdesk\nAsk the newsletter archive. Every claim cites its issue and story.")
-        gr.ChatInterface(fn=ask, api_name="ask")
+    settings = desk.settings
+    catalog = CatalogCache()
+    feedback = FeedbackLog(settings.feedback_file)
+    admin_on = bool(settings.admin_password)
+
+    with gr.Blocks(title="Newsdesk", fill_width=True) as demo:
+        gr.Markdown("# Newsdesk\nAsk the newsletter archive. Every sentence cites the issue and story it came from.")
+        index_line = gr.HTML(elem_id="nd-index-line")
+        with gr.Tabs(elem_id="nd-tabs"):
+            with gr.Tab("Chat", id="chat", elem_id="nd-tab-chat"):
+                chat = build_chat_tab(desk, feedback, catalog)
+            with gr.Tab("Archive", id="archive", elem_id="nd-tab-archive"):
+                archive = build_archive_tab(desk, catalog)
+            with gr.Tab("Admin", id="admin", elem_id="nd-tab-admin", visible=admin_on):
+                if admin_on:
+                    build_admin_tab(desk, settings, header=index_line,
+                                    header_html=lambda: _index_line(desk, catalog))
+        if not admin_on:
+            gr.Markdown(ADMIN_OFF, elem_id="nd-admin-off")
+
+        def on_load() -> tuple[Any, ...]:
+            chat_values = chat["load"][0]()
+            archive_values = archive["load"][0]()
+            return _index_line(desk, catalog), *chat_values, *archive_values
+
+        demo.load(on_load, None, [index_line, *chat["load"][1], *archive["load"][1]], api_visibility="private")
+
+        # ---------------------------------------------------------------- named API endpoints
+        def ask(message: str, since: str = "", until: str = "", source: str = "",
+                section: str = "") -> Iterator[str]:
+            """Answer a question from the archive: markdown with [n] citations and a numbered source list.
+            Optional filters: since/until (YYYY-MM-DD), source and section (comma-separated names)."""
+            try:
+                filters = parse_filters(FilterInputs(since, until, source, section))
+                for step in answer_steps(desk, message, filters=filters):
+                    yield render_markdown(step.answer) if step.answer else step.markdown
+            except Exception as exc:  # noqa: BLE001 - one clear line for API callers too
+                yield "Sorry: " + render.md_text(" ".join(str(exc).split()))
+
+        def search(query: str, since: str = "", until: str = "", source: str = "", section: str = "",
+                   sort: str = "relevance", limit: int = 50) -> dict[str, Any]:
+            """Search earlier coverage: stories that mention every query word, sorted by relevance, newest or
+            oldest. Returns {query, terms, total, exact, sort, filters, hits: [{date, issue, headline, url,
+            snippet, score, source, section, ...}]}."""
+            with api_errors():
+                filters = parse_filters(FilterInputs(since, until, source, section))
+                return desk.archive(query, filters=filters, sort=sort, limit=int(limit)).to_json()
+
+        def coverage(query: str, since: str = "", until: str = "", source: str = "",
+                     section: str = "") -> dict[str, Any]:
+            """Coverage timeline of a query: {total, undated, first_mention, last_mention, weeks: [{week,
+            stories}], issues: [{issue, date, source, stories, headlines}]}."""
+            with api_errors():
+                filters = parse_filters(FilterInputs(since, until, source, section))
+                return desk.coverage(query, filters=filters).to_json()
+
+        gr.api(ask, api_name="ask")
+        gr.api(search, api_name="search")
+        gr.api(coverage, api_name="coverage")
+    return demo
+
+
+def theme() -> Any:
+    import gradio as gr
+
+    # Gradio 6.31 ships SourceSansPro-SemiBold.woff2 as a 5 KB subset that lacks letters such as "A" and "B"
+    # (bold text showed them in a fallback font); the complete Bold file serves every weight above 500.
+    font: list[Any] = [gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui",
+                       "sans-serif"]
+    return gr.themes.Default(primary_hue="blue", font=font)
+
+
+def warm_up(desk: Newsdesk) -> None:
+    """Load the model, the index and the BM25 side in the background so the first question is quick, without
+    delaying the moment the app starts serving."""
+    try:
+        desk.readers.get().lexical  # noqa: B018 - loads the BM25 side
+        desk.embedder.encode_one("warm up")
+    except Exception:  # noqa: BLE001 - a missing index is reported on the page, not here
+        pass
+
+
+def serve(desk: Newsdesk, *, block: bool = True) -> Any:
+    """Build and start the app for this pipeline on its settings' host and port."""
+    settings = desk.settings
+    started = time.monotonic()
+    demo = build_app(desk)
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(server_name=settings.host, server_port=settings.port, max_file_size=settings.max_upload_bytes,
+                theme=theme(), css=render.CSS, footer_links=["api", "settings"], run_history=False,
+                show_error=False, quiet=True, prevent_thread_lock=True, ssr_mode=False, mcp_server=False,
+                enable_monitoring=False)
+    print(f"Newsdesk is serving on http://{settings.host}:{settings.port} "
+          f"(built and started in {time.monotonic() - started:.1f} s)", flush=True)
+    threading.Thread(target=warm_up, args=(desk,), daemon=True, name="newsdesk-warm-up").start()
+    if block:
+        demo.block_thread()
     return demo
 
 
 def launch(settings: Settings) -> None:
     offline_environment()
-    desk = Newsdesk(settings)
-    build_app(desk).launch(server_name=settings.host, server_port=settings.port)
+    serve(Newsdesk(settings))

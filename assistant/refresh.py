@@ -1,0 +1,396 @@
+"""`newsdesk refresh`: read every feed of the feed list, turn new and changed entries into stories, link
+duplicates to the story they repeat, and write through the index writer.
+
+A changed entry replaces its old chunks; an unchanged one costs no embedding (and, with an unchanged
+fingerprint, no write at all: a refresh where nothing changed publishes no new index version). One broken
+feed never stops the others: each gets a status and a one-line reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from assistant.chunking import chunk_story
+from assistant.config import Settings
+from assistant.dedup import DuplicateFinder, Signature, merge_links
+from assistant.embedding import Embedder
+from assistant.index.ingest import ChunkSync, ProgressFn
+from assistant.index.sources import SourceReadResult, SourceRecord, SourceRegistry
+from assistant.index.store import IndexStore
+from assistant.index.writer import IndexWriter
+from assistant.models import Chunk, Issue, SourceKind, Story
+from assistant.sources.feedlist import FeedList, FeedListError, FeedSpec
+from assistant.sources.feedread import FAILED, NOT_MODIFIED, OK, FeedOutcome, FeedRead, read_feed
+from assistant.sources.feeds import PARSER_VERSION, FeedEntry
+from assistant.sources.feedstate import Alias, FeedMemo, FeedState
+from assistant.sources.fetch import Fetcher
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+__all__ = ["FAILED", "NOT_MODIFIED", "OK", "FeedOutcome", "RefreshHooks", "RefreshReport", "purge_feeds",
+           "read_feed_sources", "refresh_feeds"]
+
+
+@dataclass
+class Duplicate:
+    story_id: str
+    headline: str
+    feed: str
+    primary: str
+    reason: str
+
+
+@dataclass
+class RefreshReport:
+    feeds: list[FeedOutcome] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    embedded: int = 0
+    reused: int = 0
+    removed: int = 0
+    version: str | None = None
+    seconds: float = 0.0
+
+    def total(self, name: str) -> int:
+        return sum(int(getattr(f, name)) for f in self.feeds)
+
+    @property
+    def failed(self) -> list[FeedOutcome]:
+        return [f for f in self.feeds if f.status == FAILED]
+
+
+@dataclass
+class RefreshHooks:
+    """Progress callbacks for the CLI and the web app; all optional."""
+
+    feed_done: Callable[[FeedOutcome, int, int], None] | None = None
+    planned: Callable[[RefreshReport], None] | None = None
+    embedding: ProgressFn | None = None
+
+
+# ---------------------------------------------------------------- what the index holds
+
+
+def source_key(*, kind: str, issue_id: str, source_name: str) -> str:
+    """Who published a story, for duplicate detection: a feed, or a newsletter (all its issues together:
+    a weekly meetup list repeated in every issue is not a story arriving from two sources)."""
+    return issue_id if kind == SourceKind.FEED.value else f"newsletter:{source_name or issue_id}"
+
+
+@dataclass
+class _Known:
+    source: str
+    headline: str
+    text: str
+    url: str | None
+    links: list[str]
+    day: date | None
+
+
+def _catalogue(writer: IndexWriter) -> dict[str, _Known]:
+    by_story: dict[str, list[Chunk]] = {}
+    for chunk in writer.all_chunks():
+        by_story.setdefault(chunk.story_id, []).append(chunk)
+    out: dict[str, _Known] = {}
+    for sid, chunks in by_story.items():
+        chunks.sort(key=lambda c: c.chunk_index)
+        first = chunks[0]
+        body = " ".join(c.text.split("\n", 1)[1] if "\n" in c.text else "" for c in chunks)
+        source = source_key(kind=first.source_kind, issue_id=first.issue_id, source_name=first.source_name)
+        out[sid] = _Known(source=source, headline=first.headline, text=body, url=first.url,
+                          links=first.links, day=date.fromisoformat(first.date[:10]) if first.date else None)
+    return out
+
+
+def _signature(key: str, source: str, headline: str, body: str, url: str | None, day: date | None) -> Signature:
+    return Signature.of(key=key, source=source, headline=headline, body=body, url=url, day=day)
+
+
+# ---------------------------------------------------------------- writing
+
+
+class _Plan:
+    """Plans each story against the chunks the index holds for its feed (one read per feed, not per entry)
+    and hands new or changed chunks to the index's ChunkSync, which embeds them in large batches."""
+
+    def __init__(self, writer: IndexWriter, sync: ChunkSync) -> None:
+        self.writer = writer
+        self.sync = sync
+        self._feeds: dict[str, tuple[dict[str, dict[str, str]], dict[str, np.ndarray]]] = {}
+        self.chunks: dict[str, list[Chunk]] = {}   # stories written this run
+
+    def existing(self, feed_id: str) -> tuple[dict[str, dict[str, str]], dict[str, np.ndarray]]:
+        if feed_id not in self._feeds:
+            ids_to_hash, hash_to_vec = self.writer.existing({"issue_id": feed_id})
+            by_story: dict[str, dict[str, str]] = {}
+            for cid, h in ids_to_hash.items():
+                by_story.setdefault(cid.rsplit(":", 1)[0], {})[cid] = h
+            self._feeds[feed_id] = (by_story, hash_to_vec)
+        return self._feeds[feed_id]
+
+    def story(self, story: Story) -> bool:
+        """Plan one story; True when anything about its chunks changed."""
+        by_story, hash_to_vec = self.existing(story.issue_id)
+        old = by_story.get(story.story_id, {})
+        chunks = chunk_story(story)
+        self.chunks[story.story_id] = chunks
+        stale = [cid for cid in old if cid not in {c.chunk_id for c in chunks}]
+        if stale:
+            self.writer.delete(stale)
+        changed = bool(stale)
+        for chunk in chunks:
+            if old.get(chunk.chunk_id) == chunk.content_hash:
+                self.sync.unchanged += 1
+                continue
+            changed = True
+            if chunk.content_hash in hash_to_vec:
+                self.sync.ready.append((chunk, hash_to_vec[chunk.content_hash]))
+            else:
+                self.sync.pending.append(chunk)
+        return changed
+
+    def relink(self, story_id: str, links: list[str]) -> None:
+        """Give an indexed story more links without re-embedding it (its vectors are written back as they are)."""
+        got = self.writer.collection.get(where={"story_id": story_id},
+                                         include=["documents", "metadatas", "embeddings"])
+        if not got["ids"]:
+            return
+        chunks = [Chunk.from_metadata(i, d or "", m or {}) for i, d, m in
+                  zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False)]
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        keep = []
+        for i, chunk in enumerate(chunks):
+            merged = merge_links(chunk.links, links)
+            if merged != chunk.links:
+                chunk.links = merged
+                keep.append(i)
+        if keep:
+            self.writer.upsert([chunks[i] for i in keep], vectors[keep])
+
+
+def _write(settings: Settings, embedder: Embedder, store: IndexStore, state: FeedState, reads: list[FeedRead],
+           report: RefreshReport, *, wait_seconds: float, hooks: RefreshHooks, base_dir: Path) -> set[str]:
+    """Apply every new or changed entry; returns story ids whose fingerprint must be forgotten (their
+    primary vanished, so the next refresh indexes them on their own)."""
+    orphans: set[str] = set()
+    with IndexWriter(store, embedder, wait_seconds=wait_seconds, operation="refresh") as writer:
+        writer.last_refresh = _now()
+        for read in reads:
+            if read.outcome.status != FAILED:
+                spec = read.spec
+                ref = spec.url if spec.remote else str(spec.path(base_dir).resolve())
+                writer.sources.record(SourceRecord(
+                    issue_id=read.outcome.feed_id, kind="feed", ref=ref, additive=True,
+                    options={"title": spec.title, "full_text": spec.full_text}))
+        known = _catalogue(writer)
+        finder = DuplicateFinder()
+        for sid, k in known.items():
+            finder.add(_signature(sid, k.source, k.headline, k.text, k.url, k.day))
+        sync = ChunkSync(writer, embedder, progress=hooks.embedding)
+        plan = _Plan(writer, sync)
+        todo = [(r, e) for r in reads if r.parsed is not None for e in r.changed]
+        # Oldest first, so the first publication of a story becomes the one its repeats link to.
+        todo.sort(key=lambda re: (re[1].story.date or date.max, reads.index(re[0]), re[1].story.index))
+        for read, entry in todo:
+            _plan_entry(read, entry, plan=plan, finder=finder, known=known, state=state, report=report)
+        grouped: dict[str, list[str]] = {}
+        for sid, alias in list(state.aliases.items()):
+            if alias.primary in known:
+                grouped.setdefault(alias.primary, []).extend(alias.links)
+            elif not writer.sources.is_excluded(alias.primary, None):
+                # The story it repeated is gone (not removed on purpose): index it on its own next time.
+                del state.aliases[sid]
+                orphans.add(sid)
+        for primary, links in grouped.items():  # new chunks carry their duplicates' links from the start
+            for chunk in plan.chunks.get(primary, []):
+                chunk.links = merge_links(chunk.links, links)
+        if hooks.planned:
+            hooks.planned(report)
+        sync.apply()
+        # Every story some duplicate points to lists that duplicate's links too; stories written by someone
+        # else since (a re-ingested issue) get them back here, without an embedding.
+        for primary, links in grouped.items():
+            if primary in plan.chunks or merge_links(known[primary].links, links) != known[primary].links:
+                plan.relink(primary, links)
+    report.embedded, report.reused, report.removed = writer.embedded, writer.reused, writer.removed
+    report.version = writer.version
+    return orphans
+
+
+def _plan_entry(read: FeedRead, entry: FeedEntry, *, plan: _Plan, finder: DuplicateFinder, known: dict[str, _Known],
+                state: FeedState, report: RefreshReport) -> None:
+    story, out = entry.story, read.outcome
+    sid = story.story_id
+    if plan.writer.sources.is_excluded(sid, story.url):
+        out.excluded += 1
+        return
+    indexed = sid in plan.existing(story.issue_id)[0]
+    alias = state.aliases.get(sid)
+    if not indexed and alias is not None and (alias.primary in known or alias.primary in plan.chunks):
+        alias.links, alias.headline = story.links, story.headline
+        out.linked += 1
+        return
+    if not indexed:
+        sig = _signature(sid, story.issue_id, story.headline, story.body, story.url, story.date)
+        match = finder.find(sig)
+        if match is not None:
+            state.aliases[sid] = Alias(primary=match.key, feed=story.issue_id, links=list(story.links),
+                                       reason=match.reason, headline=story.headline)
+            report.duplicates.append(Duplicate(story_id=sid, headline=story.headline, feed=out.title,
+                                               primary=match.key, reason=match.reason))
+            out.linked += 1
+            return
+        finder.add(sig)
+        known[sid] = _Known(story.issue_id, story.headline, story.body, story.url, list(story.links), story.date)
+    state.aliases.pop(sid, None)
+    if plan.story(story):
+        if indexed:
+            out.updated += 1
+        else:
+            out.new += 1
+    else:
+        out.unchanged += 1
+
+
+# ---------------------------------------------------------------- the whole refresh
+
+
+def refresh_feeds(settings: Settings, embedder: Embedder, *, feed_list: FeedList | None = None,
+                  force: bool = False, wait_seconds: float = 0.0, hooks: RefreshHooks | None = None,
+                  fetcher: Fetcher | None = None) -> RefreshReport:
+    """Refresh every feed of the list. Raises FeedListError when there is no list or it is empty."""
+    started = time.monotonic()
+    hooks = hooks or RefreshHooks()
+    feed_list = feed_list or FeedList.load(settings.feeds_file, missing_ok=False)
+    if not feed_list.feeds:
+        raise FeedListError(f"no feeds in {feed_list.path}; add one with `newsdesk feeds add URL`")
+    store = IndexStore(settings)
+    state = FeedState.load(settings.index_dir)
+    if store.current() is None:
+        state.forget_entries()
+    # A newer parser may read entries differently: read everything again (unchanged chunks still cost 0).
+    force = force or state.parser != PARSER_VERSION
+    own = fetcher is None
+    fetcher = fetcher or Fetcher.from_settings(settings)
+    try:
+        with ThreadPoolExecutor(max_workers=settings.feed_workers, thread_name_prefix="feed") as pool:
+            futures = {pool.submit(read_feed, spec, feed_id=spec.feed_id, base_dir=feed_list.base_dir,
+                                   memo=state.feeds.get(spec.feed_id, FeedMemo()), fetcher=fetcher,
+                                   settings=settings, force=force): i for i, spec in enumerate(feed_list.feeds)}
+            done: dict[int, FeedRead] = {}
+            for n, future in enumerate(as_completed(futures), start=1):
+                done[futures[future]] = future.result()
+                if hooks.feed_done:
+                    hooks.feed_done(done[futures[future]].outcome, n, len(futures))
+            reads = [done[i] for i in range(len(futures))]
+    finally:
+        if own:
+            fetcher.close()
+    report = RefreshReport(feeds=[r.outcome for r in reads])
+    orphans: set[str] = set()
+    if any(r.changed for r in reads) or (force and any(r.parsed for r in reads)) or _links_missing(store, state):
+        orphans = _write(settings, embedder, store, state, reads, report, wait_seconds=wait_seconds, hooks=hooks,
+                         base_dir=feed_list.base_dir)
+    elif hooks.planned:
+        hooks.planned(report)
+    state.index_version = store.current()
+    _remember(state, reads, orphans)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _links_missing(store: IndexStore, state: FeedState) -> bool:
+    """Does some story lack the links of its duplicates (a re-ingested issue is written without them), or has
+    it vanished? One read of the current version; a refresh with nothing to do stays a read-only run."""
+    current = store.current()
+    if not state.aliases or current is None or current == state.index_version:
+        return False
+    removed = SourceRegistry.load(store.version_dir(current))
+    wanted: dict[str, list[str]] = {}
+    for alias in state.aliases.values():
+        if not removed.is_excluded(alias.primary, None):
+            wanted.setdefault(alias.primary, []).extend(alias.links)
+    if not wanted:
+        return False
+    reader = store.open_reader()
+    try:
+        chunks = reader.get_chunks(where={"story_id": {"$in": sorted(wanted)}})
+    finally:
+        reader.close()
+    seen = {c.story_id for c in chunks}
+    if seen != set(wanted):
+        return True
+    return any(merge_links(c.links, wanted[c.story_id]) != c.links for c in chunks)
+
+
+def _remember(state: FeedState, reads: list[FeedRead], orphans: set[str]) -> None:
+    now = _now()
+    for read in reads:
+        out = read.outcome
+        memo = state.memo(out.feed_id)
+        memo.url, memo.title, memo.status, memo.error, memo.checked = read.spec.url, out.title, out.status, \
+            out.reason, now
+        if out.status == FAILED:
+            continue  # keep the validators of the last good read
+        memo.etag, memo.last_modified, memo.sha256, memo.moved_to = (read.etag, read.last_modified, read.sha256,
+                                                                     read.moved_to)
+        memo.last_ok = now
+        if read.parsed is not None:
+            # Entries that left the feed stay known (and indexed): the archive keeps them.
+            memo.entries.update({e.story.story_id: e.fingerprint for e in read.parsed.entries})
+        for sid in orphans:
+            memo.entries.pop(sid, None)
+    state.parser = PARSER_VERSION
+    state.save()
+
+
+# ---------------------------------------------------------------- rebuild hook (assistant/index/sources.py)
+
+
+def read_feed_sources(settings: Settings, records: list[SourceRecord]) -> SourceReadResult:
+    """Read feeds again for `newsdesk rebuild`. Linked duplicates stay linked; full-text feeds, whose article
+    pages a rebuild should not fetch again, report failure so their chunks are carried over as they are."""
+    state = FeedState.load(settings.index_dir)
+    result = SourceReadResult()
+    with Fetcher.from_settings(settings) as fetcher:
+        for record in records:
+            if record.options.get("full_text"):
+                result.failed.append((record, "full-text feed: chunks kept as they are"))
+                continue
+            spec = FeedSpec(url=record.ref, title=str(record.options.get("title") or ""))
+            read = read_feed(spec, feed_id=record.issue_id, base_dir=Path("/"), memo=FeedMemo(), fetcher=fetcher,
+                             settings=settings, force=True)
+            if read.parsed is None:
+                result.failed.append((record, read.outcome.reason or read.outcome.status))
+                continue
+            # Duplicates' links come back on the next refresh (metadata only), so hashes stay as refresh makes them.
+            stories = [e.story for e in read.parsed.entries if e.story.story_id not in state.aliases]
+            result.issues.append(Issue(issue_id=record.issue_id, title=read.parsed.title, date=None,
+                                       source_name=read.parsed.title, path=record.ref, stories=stories))
+    return result
+
+
+def purge_feeds(settings: Settings, feed_ids: list[str], *, wait_seconds: float = 0.0) -> int:
+    """Remove feeds' entries from the index and forget them; returns the number of chunks removed."""
+    store = IndexStore(settings)
+    removed = 0
+    if store.current() is not None:
+        with IndexWriter(store, Embedder.from_settings(settings), wait_seconds=wait_seconds,
+                         operation="remove") as writer:
+            for feed_id in feed_ids:
+                removed += writer.delete_where({"issue_id": feed_id})
+                writer.sources.forget(feed_id)
+    state = FeedState.load(settings.index_dir)
+    for feed_id in feed_ids:
+        state.forget_feed(feed_id)
+    state.save()
+    return removed

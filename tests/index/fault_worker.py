@@ -1,0 +1,82 @@
+"""A writer "zygote" for the fault suite: imports Newsdesk and loads the model once, then forks one child per
+job, so 40+ writers can be killed with SIGKILL without paying ~10 s of imports each.
+
+Protocol (one JSON object per line): stdin gets a job {"op": "ingest"|"rebuild"|"remove", "index_dir": ...,
+"paths": [...], "target": ..., "kill_at": STEP or null, "reembed": bool}; stdout answers {"pid": N} when the
+child started and {"pid": N, "exit": CODE, "signal": SIG, "error": TEXT} when it ended. The parent never runs
+the model or opens Chroma itself, so the forked children start clean (no threads, no open databases).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+from assistant.config import Settings, offline_environment
+
+offline_environment()
+
+import assistant.index.ingest  # noqa: E402,F401 - imported before forking, so children start warm
+import assistant.index.rebuild  # noqa: E402,F401
+from assistant.embedding import Embedder  # noqa: E402
+
+
+def run(job: dict, embedder: Embedder) -> None:
+    from assistant.index.ingest import ingest_paths, remove_target
+    from assistant.index.rebuild import rebuild_index
+
+    index_dir = Path(job["index_dir"])
+    settings = Settings(index_dir=index_dir, feedback_file=index_dir / "feedback.jsonl",
+                        keep_versions=job.get("keep", 3))
+    kill_at = job.get("kill_at")
+
+    def fault(step: str) -> None:
+        if step == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if job.get("fail_at") == step:
+            raise OSError(28, "No space left on device (injected)")
+
+    if job["op"] == "ingest":
+        report = ingest_paths(settings, embedder, [Path(p) for p in job["paths"]], fault=fault)
+        if not report.version:
+            raise RuntimeError(f"nothing ingested: {report.rejected}")
+    elif job["op"] == "rebuild":
+        rebuild_index(settings, embedder, fault=fault, reembed=job.get("reembed", False))
+    elif job["op"] == "remove":
+        remove_target(settings, embedder, job["target"], fault=fault)
+    else:
+        raise ValueError(f"unknown op {job['op']}")
+
+
+def main() -> None:
+    embedder = Embedder()
+    embedder._load()  # weights only: no forward pass in the parent (torch's thread pool is not fork-safe)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        job = json.loads(line)
+        err_file = Path(job["index_dir"]).parent / f".fault-worker-{os.getpid()}.err"
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                import torch
+
+                torch.set_num_threads(1)
+                run(job, embedder)
+            except BaseException:  # noqa: BLE001 - report, then exit without running the parent's handlers
+                err_file.write_text(traceback.format_exc())
+                code = 1
+            os._exit(code)
+        print(json.dumps({"pid": pid}), flush=True)
+        _, status = os.waitpid(pid, 0)
+        error = err_file.read_text() if err_file.exists() else ""
+        err_file.unlink(missing_ok=True)
+        print(json.dumps({"pid": pid, "exit": os.waitstatus_to_exitcode(status), "error": error}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Time phrases -> windows, relative to an as-of date (pure: no index, no model)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from assistant.retrieval.timeframe import ArchiveCalendar, recency_bonus, resolve
+
+AS_OF = date(2026, 5, 27)  # a Wednesday
+
+
+def calendar(days: list[date], *, mentions: dict[str, list[date]] | None = None,
+             sources: set[str] | None = None) -> ArchiveCalendar:
+    mentions = mentions or {}
+    return ArchiveCalendar(issue_dates=[(d, f"issue-{d}", "Last Week in AI") for d in sorted(days)],
+                           latest=max(days), days=sorted(d.toordinal() for d in days),
+                           sources=sources or {"last week in ai"}, mentions=lambda term: mentions.get(term, []))
+
+
+ARCHIVE = calendar([date(2026, 3, 16), date(2026, 3, 23), date(2026, 5, 4), date(2026, 5, 25)],
+                   mentions={"GTC": [date(2026, 3, 23)]})
+
+
+def window(question: str, as_of: date | None = AS_OF, archive: ArchiveCalendar | None = None):
+    frame = resolve(question, as_of=as_of, archive=archive)
+    return frame, (frame.window.since, frame.window.until) if frame.window else None
+
+
+def test_last_week_is_the_previous_calendar_week_plus_reporting_lag() -> None:
+    frame, span = window("What did Anthropic announce last week?")
+    assert span == (date(2026, 5, 18), date(2026, 5, 27))  # Mon 18 .. Sun 24, reported up to 6 days later
+    assert frame.query == "What did Anthropic announce?"
+    assert frame.recency is False
+
+
+def test_this_week_past_days_and_yesterday() -> None:
+    assert window("What happened this week?")[1] == (date(2026, 5, 25), AS_OF)
+    assert window("Any news from the past 3 days?")[1] == (date(2026, 5, 24), AS_OF)
+    assert window("What happened over the last two weeks?")[1] == (date(2026, 5, 13), AS_OF)
+    assert window("What happened yesterday?")[1] == (date(2026, 5, 26), date(2026, 5, 26))
+
+
+def test_month_and_year_from_dateparser() -> None:
+    frame, span = window("What did we write about OpenAI in May 2026?")
+    assert span == (date(2026, 5, 1), AS_OF)
+    assert frame.window and frame.window.label == "in May 2026"
+    # A closed month in the past keeps stories reported up to six days after it.
+    assert window("What did Google do in December?")[1] == (date(2025, 12, 1), date(2026, 1, 6))
+    assert window("Who was elected in 2024?")[1] == (date(2024, 1, 1), date(2025, 1, 6))
+    assert window("What happened between March 1 and March 15?")[1] == (date(2026, 3, 1), date(2026, 3, 21))
+    assert window("What were the top stories in March and April 2026?")[1] == (date(2026, 3, 1), date(2026, 5, 6))
+
+
+def test_since_after_before() -> None:
+    assert window("Any news since 2025?")[1] == (date(2025, 1, 1), AS_OF)
+    assert window("What changed after May 2026?", as_of=date(2026, 8, 1))[1] == (date(2026, 6, 1), date(2026, 8, 1))
+    assert window("What was said before March 2026?")[1] == (None, date(2026, 2, 28))
+    assert window("after October 4, 2023, and before November 1, 2023?")[1] == (date(2023, 10, 4),
+                                                                               date(2023, 11, 1))
+
+
+def test_since_the_previous_issue_uses_the_archives_issue_dates() -> None:
+    frame, span = window("What changed since the previous issue?", archive=ARCHIVE)
+    assert span == (date(2026, 5, 5), AS_OF)  # the issue before the latest is 2026-05-04
+    frame, span = window("What was in the latest issue?", archive=ARCHIVE)
+    assert span == (date(2026, 5, 25), date(2026, 5, 25))
+    frame, span = window("What changed since the previous issue?", archive=None)
+    assert span is None and "could not date" in frame.notes[0]
+
+
+def test_before_a_named_event_is_dated_from_the_archive() -> None:
+    frame, span = window("What did Nvidia announce before GTC?", archive=ARCHIVE)
+    assert span == (None, date(2026, 3, 22))
+    assert frame.window and "first reported 2026-03-23" in frame.window.label
+    assert "2026-03-22" in frame.describe(since=None, until=date(2026, 3, 22))
+    # Unknown events are reported, not guessed.
+    frame, span = window("What happened before WWDC?", archive=ARCHIVE)
+    assert span is None and "WWDC" in frame.notes[0]
+    # A name followed by more words ("the GTC keynote rumours") cannot be dated by its mentions.
+    assert window("before the GTC keynote rumours started?", archive=ARCHIVE)[1] is None
+    # Source names are not events.
+    assert window("What was reported after Last Week in AI?", archive=ARCHIVE)[1] is None
+
+
+def test_phrases_that_are_not_time_windows() -> None:
+    for question in ("Which politicians are candidates in Taiwan's upcoming election?",
+                     "Who may supply HBM4 memory for AMD in 2 weeks?",
+                     "Who won the 2022 World Cup?",
+                     "Does the article from Business Today discuss inflation?",
+                     "Was Tate McRae's performance on Saturday Night Live reviewed?",
+                     "What did the Sporting News say on \"Sunday Night Football\"?",
+                     "Is the team aiming to improve on the previous year?"):
+        frame, span = window(question)
+        assert span is None, question
+        assert frame.recency is True and frame.query == question
+
+
+def test_yearless_dates_move_to_the_archives_years_and_empty_windows_are_dropped() -> None:
+    old = calendar([date(2023, 10, 1), date(2023, 10, 6), date(2023, 11, 9)])
+    _, span = window("What did the Herald report on October 1st?", as_of=None, archive=old)
+    assert span == (date(2023, 9, 25), date(2023, 10, 7))
+    frame, span = window("What happened last week?", as_of=None, archive=old)
+    assert span is None and "nothing in the archive is dated" in frame.notes[0]
+    assert "searched all dates" in frame.describe()
+
+
+def test_as_of_defaults_to_today_and_is_stated() -> None:
+    frame = resolve("What is new with Cursor?", as_of=None)
+    assert frame.as_of == date.today() and not frame.explicit_as_of
+    text = frame.describe(half_life_days=14, until=None)
+    assert "today" in text and "half-life 14 days" in text
+    frame = resolve("What is new with Cursor?", as_of=AS_OF)
+    assert "as of 2026-05-27" in frame.describe(until=AS_OF)
+
+
+def test_recency_bonus_is_bounded_and_halves() -> None:
+    bonus = recency_bonus([0.0, 14.0, 28.0, -3.0], weight=0.2, half_life_days=14.0)
+    assert bonus[0] == pytest.approx(0.2) and bonus[1] == pytest.approx(0.1) and bonus[2] == pytest.approx(0.05)
+    assert bonus[3] == pytest.approx(0.2)  # future-dated stories never get more than today's
