@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     recency_weight: float = Field(default=0.15, ge=0.0, le=1.0,
                                   description="Bonus for a story dated on the as-of date (no time phrase).")
     recency_half_life_days: float = Field(default=14.0, gt=0, le=3650, description="Days for the bonus to halve.")
+    recent_pass: bool = Field(default=True, description="A second vector query over the recent weeks for candidates.")
 
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)

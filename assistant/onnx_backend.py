@@ -1,4 +1,6 @@
-"""The embedding model run by onnxruntime instead of torch: about 1.5x the chunks/s on a small CPU.
+"""The embedding model run by onnxruntime instead of torch (NEWSDESK_EMBED_BACKEND=onnx): the same vectors,
+a question embedded in a third of the time, batch throughput from equal to 1.5x depending on the machine
+(README "Performance").
 
 The sentence-transformers model is exported once with torch.onnx (opset 17, the TorchScript exporter) into a
 cache folder, next to its fast tokenizer and its pooling settings. Later processes load only onnxruntime and
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 
 # Bump when the export recipe or the cached layout changes, so old caches are not reused.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 OPSET = 17
 CACHE_ENV = "NEWSDESK_ONNX_CACHE"
 META = "meta.json"
@@ -133,6 +135,10 @@ def export_model(model_name: str, folder: Path) -> ExportMeta:
     axes = {name: {0: "batch", 1: "sequence"} for name in inputs}
     axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
     auto_model.eval()
+    # The eager attention graph is the one onnxruntime's fusions recognise; the SDPA export ran ~8% slower per
+    # CPU-second on real chunks (same vectors, cosine 0.9999999 either way).
+    if hasattr(auto_model, "set_attn_implementation"):
+        auto_model.set_attn_implementation("eager")
     try:
         # The tracer warns about the mask/causal checks it freezes; BERT's attention mask always matches the
         # sequence and the graph is checked against torch on real chunks (tests, bench_onnx.py).

@@ -34,7 +34,7 @@ from assistant.index.ingest import ingest_paths, parse_files  # noqa: E402
 
 TARGET = 1.3
 # Bump to invalidate cached base indexes (or pass --rebuild) when the on-disk index format changes.
-BASE_FORMAT = 1
+BASE_FORMAT = 2
 
 
 def settings_for(root: Path) -> Settings:

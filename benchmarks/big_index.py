@@ -27,7 +27,7 @@ from assistant.sources.text import split_sentences  # noqa: E402
 
 NOISE = 0.01
 # Bump to invalidate the cached index (or call big_index(rebuild=True)) when the on-disk index format changes.
-FORMAT = 1
+FORMAT = 2
 
 
 def settings_for(root: Path, **kw: Any) -> Settings:

@@ -20,9 +20,18 @@ import numpy as np
 from common import CACHE, LWIAI, TWIR, real_chunks  # isort: skip
 from assistant.config import EmbedBackend  # noqa: E402
 from assistant.embedding import Embedder, default_model_path  # noqa: E402
-from assistant.onnx_backend import cache_key  # noqa: E402
 
 SHARD = 2048
+
+
+def model_key() -> str:
+    """The bundled model's identity (its weight and tokenizer files), whatever the ONNX export version."""
+    folder = default_model_path()
+    digest = hashlib.sha256(str(folder.resolve()).encode())
+    for name in ("model.safetensors", "tokenizer.json", "config.json"):
+        st = (folder / name).stat()
+        digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
 
 
 def text_key(text: str) -> str:
@@ -31,7 +40,7 @@ def text_key(text: str) -> str:
 
 class VectorCache:
     def __init__(self, root: Path | None = None) -> None:
-        self.root = (root or CACHE / "vectors") / cache_key(str(default_model_path()))
+        self.root = (root or CACHE / "vectors") / model_key()
         self.vectors: dict[str, np.ndarray] = {}
         if self.root.is_dir():
             for shard in sorted(self.root.glob("shard-*.npz")):

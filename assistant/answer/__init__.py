@@ -22,7 +22,8 @@ __all__ = ["AnswerEvent", "final_answer", "make_answerer", "stream_answer"]
 def make_answerer(settings: Settings, embedder: Embedder, *, lead_fetcher: LeadFetcher | None = None,
                   llm: object | None = None) -> ExtractiveAnswerer | LLMAnswerer:
     from assistant.answer.extractive import ExtractiveAnswerer
-    from assistant.answer.verify import AnswerGate, Verifier, VerifyPolicy
+    from assistant.answer.gate import AnswerGate
+    from assistant.answer.verify import Verifier, VerifyPolicy
 
     policy = VerifyPolicy(settings.verify_policy)
     gate = AnswerGate(refuse_below=settings.refuse_below, min_coverage=settings.refuse_min_coverage)

@@ -13,6 +13,7 @@ What makes it read as a briefing rather than a heap of fragments (before/after e
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -20,12 +21,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from assistant.answer.events import AnswerEvent, stream_answer
+from assistant.answer.gate import DEMONYMS, AnswerGate
 from assistant.answer.verify import (
     ABBREV_END_RE,
-    DEMONYMS,
     INSTRUCTION_RE,
     REFUSAL,
-    AnswerGate,
     Check,
     Claim,
     Source,
@@ -189,11 +189,11 @@ def with_leads(hits: list[ScoredChunk], fetch: LeadFetcher | None) -> list[Score
     return out
 
 
-def _mmr(rel: np.ndarray, sim: np.ndarray, *, k: int, lam: float, allowed: list[bool],
-         per_story: list[int], cap: int) -> list[int]:
+def _mmr(rel: np.ndarray, sim: np.ndarray, *, k: int, lam: float, per_story: list[int], cap: int) -> list[int]:
+    """Maximal marginal relevance, skipping near-duplicates and stories that already gave `cap` sentences."""
     chosen: list[int] = []
     counts: dict[int, int] = {}
-    remaining = [i for i in range(len(rel)) if allowed[i]]
+    remaining = list(range(len(rel)))
     while remaining and len(chosen) < k:
         if chosen:
             redundancy = sim[np.ix_(remaining, chosen)].max(axis=1)
@@ -240,19 +240,26 @@ class ExtractiveAnswerer:
         # Sentence vectors by text: the same stories come back for related questions (and in a chat).
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def clear_cache(self) -> None:
         """Forget cached sentence vectors (benchmarks measure the cold path with it)."""
-        self._cache.clear()
+        with self._lock:
+            self._cache.clear()
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        # The web app answers several sessions at once: the cache is shared, so it is read and written locked.
+        with self._lock:
+            found = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+        todo = [t for t in dict.fromkeys(texts) if t not in found]
         if todo:
-            for text, vec in zip(todo, self.embedder.encode(todo), strict=True):
-                self._cache[text] = vec
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return np.stack([self._cache[t] for t in texts])
+            vectors = self.embedder.encode(todo)
+            with self._lock:
+                for text, vec in zip(todo, vectors, strict=True):
+                    self._cache[text] = found[text] = vec
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
     def select(self, question: str, hits: list[ScoredChunk], query_vector: np.ndarray, *,
                floor: float | None = None) -> list[Claim]:
@@ -295,7 +302,7 @@ class ExtractiveAnswerer:
             c.relevance = float(rel[i])
         stories = {c.hit_rank for c in cands}
         cap = self.max_per_story if len(stories) > 1 else min(4, self.max_sentences)
-        chosen = _mmr(rel, vecs @ vecs.T, k=self.max_sentences, lam=self.lam, allowed=[True] * len(cands),
+        chosen = _mmr(rel, vecs @ vecs.T, k=self.max_sentences, lam=self.lam,
                       per_story=[c.hit_rank for c in cands], cap=cap)
         if not chosen:
             return []

@@ -20,10 +20,10 @@ import numpy as np
 
 from assistant.answer.events import AnswerEvent, final_answer
 from assistant.answer.extractive import LeadFetcher, with_leads
+from assistant.answer.gate import AnswerGate
 from assistant.answer.verify import (
     CITATION_RE,
     AnswerBuilder,
-    AnswerGate,
     Claim,
     Source,
     Verifier,

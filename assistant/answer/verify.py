@@ -6,13 +6,13 @@
   removed; an uncited sentence may be matched to the passage that supports it; everything else is unsupported.
 - `assemble`: the checked sentences -> an Answer: unsupported sentences dropped (or flagged), citations
   renumbered in order of first use, and only sources that a kept sentence cites are listed.
-- `AnswerGate`: whether the archive covers the question at all (best dense cosine plus the share of the
-  question's terms and every name it asks about found in the top passages). Calibrated in the README.
+The gate that decides whether to answer at all lives in gate.py.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -55,7 +55,6 @@ INSTRUCTION_REMOVED = "[instruction-like text removed]"
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-'’_]*[A-Za-z0-9+]|[A-Za-z0-9]")
 _NUMBER_RE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
-_YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
 
 _STOP_TEXT = """
 a about above after again against all also am an and any are as at be because been before being below between both
@@ -71,14 +70,6 @@ july august september october november december monday tuesday wednesday thursda
 know news story stories issue issues newsletter newsletters archive cover covered report reported reports
 """
 STOPWORDS = frozenset(_STOP_TEXT.split())
-
-
-# A question's "Chinese labs" are a story's "China"; the same for the other common nationality adjectives.
-DEMONYMS = {"chinese": "china", "american": "america", "european": "europe", "japanese": "japan",
-            "korean": "korea", "french": "france", "german": "germany", "british": "britain", "indian": "india",
-            "russian": "russia", "israeli": "israel", "canadian": "canada", "taiwanese": "taiwan",
-            "australian": "australia", "italian": "italy", "spanish": "spain", "dutch": "netherlands",
-            "swiss": "switzerland", "saudi": "saudi", "emirati": "uae", "brazilian": "brazil", "iranian": "iran"}
 
 
 class VerifyPolicy(str, Enum):
@@ -253,19 +244,22 @@ class Verifier:
         self.repair_uncited = repair_uncited
         self._units: OrderedDict[str, tuple[list[str], np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def _passage_units(self, passage: Passage) -> tuple[list[str], np.ndarray]:
-        cached = self._units.get(passage.text)
-        if cached is not None:
-            self._units.move_to_end(passage.text)
-            return cached
+        with self._lock:  # shared by the web app's concurrent sessions
+            cached = self._units.get(passage.text)
+            if cached is not None:
+                self._units.move_to_end(passage.text)
+                return cached
         sentences = [s for s in split_sentences(passage.text) if re.search(r"[A-Za-z]", s)]
         # Pairs too: a model often fuses two adjacent sentences into one.
         units = sentences + [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
         vecs = self.embedder.encode(units) if units else np.zeros((0, 1), dtype=np.float32)
-        self._units[passage.text] = (units, vecs)
-        if len(self._units) > self._cache_size:
-            self._units.popitem(last=False)
+        with self._lock:
+            self._units[passage.text] = (units, vecs)
+            if len(self._units) > self._cache_size:
+                self._units.popitem(last=False)
         return units, vecs
 
     def similarity(self, text: str, passages: Sequence[Passage], vector: np.ndarray | None = None) -> float:
@@ -317,7 +311,8 @@ class Verifier:
         supporting: list[int] = []
         for n in candidates:
             sim = self.similarity(claim.text, [passages[n]], vector)
-            problem = self._agreement(claim.text, [passages[n]])
+            # A verbatim quote holds the passage's own names and numbers.
+            problem = "" if sim >= 1.0 else self._agreement(claim.text, [passages[n]])
             if sim >= self.min_similarity and not problem:
                 supporting.append(n)
             if sim > best_sim:
@@ -506,80 +501,3 @@ def refusal(hits: Sequence[ScoredChunk]) -> Answer:
     if suggestions:
         text += " The closest stories it has: " + "; ".join(suggestions) + "."
     return Answer(answer=text, refused=True, citations=[], suggestions=suggestions)
-
-
-@dataclass
-class Coverage:
-    """Why the gate let a question through or not (kept for calibration and shown in debug output)."""
-
-    answerable: bool
-    best_dense: float
-    coverage: float
-    missing_names: list[str]
-    missing_terms: list[str]
-    reason: str = ""
-    floor: float = 0.0  # the cosine the gate required (lower when every word of the question is covered)
-
-
-class AnswerGate:
-    """Refuse before answering when the archive does not cover the question.
-
-    Three signals, all measured on the bundled corpus (README, Calibration): the best dense cosine of the
-    retrieved stories; whether every name the question asks about (capitalised words, identifiers with digits)
-    occurs in the top passages; and the share of the question's content words found there. Cosine alone does
-    not separate near-topic questions ("What is the price of Tesla's Cybercab?" scores 0.58 against a Tesla
-    story; in-archive questions go as low as 0.49)."""
-
-    def __init__(self, *, refuse_below: float, min_coverage: float = 0.5, passages: int = 3,
-                 full_coverage_margin: float = 0.1, require_names: bool = True) -> None:
-        if not 0.0 <= min_coverage <= 1.0:
-            raise ValueError("min_coverage must be within [0, 1]")
-        if passages < 1:
-            raise ValueError("passages must be >= 1")
-        self.refuse_below = refuse_below
-        self.min_coverage = min_coverage
-        self.passages = passages
-        self.full_coverage_margin = full_coverage_margin
-        self.require_names = require_names
-
-    @staticmethod
-    def question_terms(question: str) -> tuple[set[str], set[str]]:
-        """(content words, names) of a question, lower-cased; years and time words are left to retrieval."""
-        words: set[str] = set()
-        for tok in tokens(question):
-            low = tok.lower()
-            if low in STOPWORDS or _YEAR_RE.match(low) or len(low) < 2:
-                continue
-            words.add(low)
-        names = {n for n in names_in(question) if not _YEAR_RE.match(n)}
-        # Version numbers are as specific as names ("Go 1.27", "Opus 4.6"); years are retrieval's business.
-        names |= {n for n in numbers_in(question) if not _YEAR_RE.match(n) and ("." in n or len(n) > 1)}
-        return words, names
-
-    def check(self, question: str, hits: Sequence[ScoredChunk]) -> Coverage:
-        dense = [h.dense for h in hits if h.dense is not None]
-        best = max(dense, default=-1.0)
-        if not hits:
-            return Coverage(False, best, 0.0, [], [], reason="nothing retrieved")
-        top = hits[: self.passages]
-        found = set()
-        for h in top:
-            c = h.chunk
-            text = f"{c.text}\n{c.headline}\n{c.issue_title}\n{c.source_name}\n{c.section}"
-            found |= term_set(text) | numbers_in(text)
-        words, names = self.question_terms(question)
-        missing = sorted(w for w in words if w not in found and _stem(w) not in found)
-        missing_names = sorted(n for n in names if not ({n, _stem(n), DEMONYMS.get(n, n)} & found))
-        cov = 1.0 - len(missing) / len(words) if words else 1.0
-        # Short questions ("Who supplies AMD's memory?") embed loosely: MiniLM gives their right story 0.42. When
-        # every word and name of the question is in the top stories, a lower cosine is enough.
-        floor = self.refuse_below - (self.full_coverage_margin if names and not missing else 0.0)
-        if best < floor:
-            reason = f"best cosine {best:.2f} below {floor:.2f}"
-        elif missing_names and self.require_names:
-            reason = "not mentioned in the closest stories: " + ", ".join(missing_names)
-        elif cov < self.min_coverage:
-            reason = f"only {cov:.0%} of the question's terms occur in the closest stories"
-        else:
-            reason = ""
-        return Coverage(not reason, best, cov, missing_names, missing, reason, floor=floor)

@@ -75,6 +75,14 @@ class EvalReport:
     chunks: int
     systems: dict[str, SystemRun]
     settings: dict[str, Any]
+    splits: list[str] = field(default_factory=list)  # each question's half, for per-half scores
+
+    def split_scores(self) -> dict[str, dict[str, Any]]:
+        """With --split all: each system's scores on the dev half (used for tuning) and the held-out half."""
+        if self.split != "all" or not self.splits:
+            return {}
+        return {half: {name: score([r for r, s in zip(run.ranks, self.splits, strict=True) if s == half]).to_json()
+                       for name, run in self.systems.items()} for half in ("dev", "test")}
 
     def to_json(self) -> dict[str, Any]:
         """Newsdesk's scores at the top level (hits@1, hits@5, hits@10, mrr@10, n), the others beside."""
@@ -83,7 +91,7 @@ class EvalReport:
                 "chunks": self.chunks, "note": self.note,
                 "baseline": self.systems["dense"].to_json(),
                 "ablations": {k: v.to_json() for k, v in self.systems.items() if k not in ("newsdesk", "dense")},
-                "settings": self.settings}
+                "halves": self.split_scores(), "settings": self.settings}
 
 
 def _ranked(story_ids: list[str]) -> list[str]:
@@ -134,7 +142,8 @@ def evaluate(evalset: EvalSet, *, settings: Settings, embedder: Embedder, split:
         chunks=reader.count(), systems=runs,
         settings={"lexical_weight": newsdesk.lexical_weight, "recency_weight": newsdesk.recency_weight,
                   "recency_half_life_days": newsdesk.half_life, "reranker": settings.reranker,
-                  "candidates": newsdesk.candidates})
+                  "candidates": newsdesk.candidates},
+        splits=[split_of(q) for q in questions])
 
 
 LABELS = {"dense": "dense only (baseline)", "bm25": "BM25 only", "hybrid": "fusion, no time awareness",
@@ -152,6 +161,10 @@ def report_lines(report: EvalReport) -> list[str]:
         data = report.systems[name].to_json()
         lines.append(f"{LABELS[name]:<28}{data['hits@1']:>8.3f}{data['hits@5']:>8.3f}{data['hits@10']:>9.3f}"
                      f"{data['mrr@10']:>8.3f}{data.get('latency_ms_p50', 0):>9.1f}{data.get('latency_ms_p95', 0):>9.1f}")
+    for half, runs in report.split_scores().items():
+        lines.append(f"  {half} half{' (held out from tuning)' if half == 'test' else ''}: "
+                     + ", ".join(f"{LABELS[n].split(' (')[0]} Hits@5 {runs[n]['hits@5']:.3f} MRR@10 "
+                                 f"{runs[n]['mrr@10']:.3f}" for n in ("dense", "newsdesk") if n in runs))
     s = report.settings
     lines.append(f"settings: lexical_weight {s['lexical_weight']}, recency_weight {s['recency_weight']}, "
                  f"half-life {s['recency_half_life_days']} days, reranker {s['reranker'] or 'off'}")

@@ -13,6 +13,9 @@ import Stemmer
 from assistant.models import Chunk, Filters, ScoredChunk
 
 _FILTER_KEYS = ("date_int", "source_name", "section", "issue_id", "source_kind")
+# LlamaIndex's serialised node repeats the text and every metadata field (~2 KB a chunk); kept in memory it made
+# the BM25 side 590 MB of the app's 1.6 GB at 100k chunks (benchmarks/bench_footprint.py). Rows keep "text".
+_NODE_KEYS = ("_node_content", "_node_type", "document_id", "doc_id", "ref_doc_id")
 
 
 def _nodes(chunks: list[Chunk]) -> list[Any]:
@@ -31,6 +34,8 @@ class LexicalIndex:
         self.retriever = retriever
         self.stemmer = retriever.stemmer
         corpus = retriever.corpus or []
+        for row in corpus:  # in place: bm25s hands back these same dicts
+            _slim(row)
         self.corpus: list[dict[str, Any]] = corpus
         self._columns = {key: np.asarray([row.get(key, 0 if key == "date_int" else "") for row in corpus])
                          for key in _FILTER_KEYS}
@@ -46,6 +51,9 @@ class LexicalIndex:
             return None
         retriever = BM25Retriever(nodes=_nodes(chunks), stemmer=Stemmer.Stemmer("english"), language="en",
                                   similarity_top_k=10)
+        for row, chunk in zip(retriever.corpus, chunks, strict=True):  # persisted slim: smaller, faster to load
+            row["text"] = chunk.text
+            _slim(row)
         retriever.persist(str(path), show_progress=False)
         return cls(retriever)
 
@@ -131,12 +139,20 @@ class _EmptyLexical(LexicalIndex):
         return []
 
 
+def _slim(row: dict[str, Any]) -> None:
+    if "text" not in row:
+        content = row.get("_node_content")
+        text = ""
+        if isinstance(content, str):
+            try:
+                text = json.loads(content).get("text", "")
+            except ValueError:
+                text = ""
+        row["text"] = text
+    for key in _NODE_KEYS:
+        row.pop(key, None)
+
+
 def _row_to_chunk(row: dict[str, Any]) -> Chunk:
-    content = row.get("_node_content")
-    text = ""
-    if isinstance(content, str):
-        try:
-            text = json.loads(content).get("text", "")
-        except ValueError:
-            text = ""
-    return Chunk.from_metadata(str(row.get("node_id", "")), text, row)
+    _slim(row)
+    return Chunk.from_metadata(str(row.get("node_id", "")), str(row.get("text", "")), row)

@@ -15,11 +15,11 @@ import pytest
 
 from assistant.answer.events import AnswerEvent
 from assistant.answer.extractive import with_leads
+from assistant.answer.gate import AnswerGate
 from assistant.answer.llm import LLMAnswerer, LLMError, build_llm, build_prompt
 from assistant.answer.verify import (
     INSTRUCTION_REMOVED,
     NO_ANSWER_RE,
-    AnswerGate,
     Source,
     Verifier,
     _finish,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer.gate import AnswerGate
 from assistant.answer.verify import (
     AnswerBuilder,
-    AnswerGate,
     Check,
     Claim,
     Passage,

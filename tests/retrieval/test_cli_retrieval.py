@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import run_cli
 
 
+@pytest.mark.slow
 def test_ask_states_the_window_it_used(corpus_index) -> None:
     result = run_cli("ask", "--json", "How many pull requests did the Rust project merge last week?",
                      "--as-of", "2026-08-13", "--index-dir", str(corpus_index.index_dir))
@@ -21,6 +24,7 @@ def test_ask_states_the_window_it_used(corpus_index) -> None:
     assert "window: from 2026-08-10" in text.stdout and "This Week in Rust" in text.stdout
 
 
+@pytest.mark.slow
 def test_bad_filters_are_one_clear_line(corpus_index) -> None:
     index = str(corpus_index.index_dir)
     cases = [
