@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 # The lexical side is asked for at most this many chunks holding any query word; mentions are found among them.
 LEXICAL_DEPTH = 5000
-LEXICAL_WEIGHT = 0.15  # same blend as HybridRetriever, so archive and chat rank alike
 SNIPPET_CHARS = 280
 PHRASE_RE = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
 
@@ -212,11 +211,13 @@ def find_mentions(desk: Newsdesk, query: str, *, filters: Filters | None = None)
     vector = desk.embedder.encode_one(text)
     cosines = _cosines(reader, [m.chunk.chunk_id for m in matched], vector)
     top_lex = max((m.lexical or 0.0 for m in matched), default=0.0) or 1.0
+    # The same blend as HybridRetriever, so the archive and the chat rank alike.
+    weight = desk.settings.lexical_weight
     best: dict[str, ScoredChunk] = {}
     for m in matched:
         cos = cosines.get(m.chunk.chunk_id, 0.0)
         m.dense = cos
-        m.score = (1 - LEXICAL_WEIGHT) * cos + LEXICAL_WEIGHT * (m.lexical or 0.0) / top_lex
+        m.score = (1 - weight) * cos + weight * (m.lexical or 0.0) / top_lex
         kept = best.get(m.chunk.story_id)
         if kept is None or m.score > kept.score:
             best[m.chunk.story_id] = m
