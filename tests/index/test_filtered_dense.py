@@ -1,8 +1,10 @@
-"""Filtered dense search takes the chunk ids a filter keeps from the BM25 side's columns (fast) instead of
-Chroma's `where` (slow at 100k chunks, README "Performance"); it must return exactly what `where` returns."""
+"""Dense search asks Chroma for ids and distances, then the chunks by id, and takes the ids a filter keeps from
+the BM25 side's columns instead of Chroma's `where` (both much faster at 100k chunks, README "Performance"); it
+must return exactly what one LlamaIndex query with `where` returns."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import date, timedelta
 
@@ -25,13 +27,14 @@ def reader(corpus_index: Settings):
     reader.close()
 
 
-def _filters(reader) -> list[Filters]:
+def _filters(reader) -> list[Filters | None]:
     chunks = reader.get_chunks()
     dated = sorted(c.date_int for c in chunks if c.date_int)
     sources = Counter(c.source_name for c in chunks).most_common()
     sections = Counter(c.section for c in chunks if c.section).most_common()
     first, last = _dates(dated[0]), _dates(dated[-1])
     return [
+        None,                                                  # no filter
         Filters(since=first),                                  # broad: almost everything (over-fetch path)
         Filters(until=last),                                   # broad, and undated chunks count as in `where`
         Filters(since=last - timedelta(days=10), until=last),  # narrow: ids path
@@ -48,16 +51,19 @@ def test_filtered_dense_equals_chroma_where(reader, embedder) -> None:
     for question in ("What did OpenAI release?", "Rust compiler performance", "robots in warehouses"):
         vector = embedder.encode_one(question)
         for flt in filters:
-            got = [h.chunk.chunk_id for h in reader.dense(vector, k=8, filters=flt)]
+            got = reader.dense(vector, k=8, filters=flt)
             want = reader.vector_store.query(VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=8),
                                              where=chroma_where(flt))
-            assert got == [n.node_id for n in want.nodes], (question, flt)
-            for hit in reader.dense(vector, k=8, filters=flt):
-                assert -1.0 <= (hit.dense or 0.0) <= 1.0001
+            assert [h.chunk.chunk_id for h in got] == [n.node_id for n in want.nodes], (question, flt)
+            for hit, node, sim in zip(got, want.nodes, want.similarities or [], strict=True):
+                assert hit.dense == pytest.approx(1.0 + math.log(sim), abs=1e-5)  # LlamaIndex: exp(-distance)
+                assert hit.chunk.text == node.get_content()
+                assert hit.chunk.headline == node.metadata["headline"]
 
 
 def test_where_ids_follow_chroma_rules(reader) -> None:
-    for flt in _filters(reader):
+    for flt in _filters(reader)[1:]:
+        assert flt is not None
         ids = reader.lexical.where_ids(flt)
         got = reader.collection.get(where=chroma_where(flt), include=[])
         assert ids is not None
