@@ -130,7 +130,7 @@ class PageWatch:
 def watched(chromium: Any, app_url: str) -> Iterator[PageWatch]:
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(120_000)  # generous: CI machines are 2 shared cores
     watch = PageWatch(page, app_url.rstrip("/"))
     page.goto(app_url)
     page.wait_for_selector("#nd-question textarea")
