@@ -143,7 +143,7 @@ def run(*, chunks: int | None, rounds: int, backend: EmbedBackend, device: str, 
               help="Use the first Last Week in AI issues holding at least this many chunks.")
 @click.option("--all", "all_issues", is_flag=True, envvar="NEWSDESK_BENCH_ALL",
               help="Use all 339 issues (a full re-embed of the archive; for a GPU run).")
-@click.option("--rounds", type=int, default=2, show_default=True, envvar="NEWSDESK_BENCH_ROUNDS",
+@click.option("--rounds", type=int, default=4, show_default=True, envvar="NEWSDESK_BENCH_ROUNDS",
               help="ABBA rounds; each round runs raw encode and the Newsdesk ingest once.")
 @click.option("--backend", type=click.Choice([b.value for b in EmbedBackend]), default="torch",
               show_default=True, envvar="NEWSDESK_EMBED_BACKEND", help="Embedding backend of the Newsdesk side.")

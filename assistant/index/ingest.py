@@ -204,6 +204,9 @@ class ChunkSync:
         total = len(self.pending)
         if self.progress:
             self.progress(0, total)
+        # Longest first across ALL pending chunks, so each encoder batch holds texts of similar length: sorted
+        # only within each slice, 1,018 real chunks padded to 12% more tokens (benchmarks/bench_ingest.py).
+        self.pending.sort(key=lambda c: len(c.text), reverse=True)
         for start in range(0, total, batch):
             part = self.pending[start:start + batch]
             vectors = self.embedder.encode([c.text for c in part])

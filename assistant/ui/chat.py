@@ -148,6 +148,9 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
         history += [{"role": "user", "content": render.md_text(question)},
                     {"role": "assistant", "content": SEARCHING}]
         index = len(history) - 1
+        # The box is cleared once, at once; later steps leave it alone so a next question typed while this
+        # answer streams is kept.
+        yield history, gr.skip(), turns, ""
         session, lock = sessions.get(_session_key(request))
         try:
             parsed = parse_filters(FilterInputs(since, until, sources, sections))
@@ -155,13 +158,13 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
                 for step in answer_steps(desk, question, filters=parsed, session=session):
                     history[index] = {"role": "assistant", "content": step.markdown}
                     if step.answer is None:
-                        yield history, gr.skip(), turns, ""
+                        yield history, gr.skip(), turns, gr.skip()
                     else:
                         turns = {**turns, index: _turn(question, step.answer)}
-                        yield history, render.sources_panel(step.answer), turns, ""
+                        yield history, render.sources_panel(step.answer), turns, gr.skip()
         except Exception as exc:  # noqa: BLE001 - the chat shows one clear line, never a traceback
             history[index] = {"role": "assistant", "content": "Sorry: " + render.md_text(_one_line(exc))}
-            yield history, render.sources_panel(None, note="No sources."), turns, ""
+            yield history, render.sources_panel(None, note="No sources."), turns, gr.skip()
 
     def on_example(history: list[dict[str, Any]], turns: dict[Any, Any], since: Any, until: Any, sources: Any,
                    sections: Any, evt: gr.SelectData, request: gr.Request) -> Iterator[tuple[Any, ...]]:
@@ -186,7 +189,10 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
     inputs = [box, chatbot, turns, *filters.components]
     outputs = [chatbot, sources, turns, box]
     for trigger in (box.submit, ask_btn.click):
-        trigger(respond, inputs, outputs, api_visibility="private", show_progress="minimal")
+        # A question asked while the previous answer still streams must run next, not be dropped (gradio's
+        # default "once" ignores it; a slower machine made that visible in CI).
+        trigger(respond, inputs, outputs, api_visibility="private", show_progress="minimal",
+                trigger_mode="always_last")
     chatbot.example_select(on_example, [chatbot, turns, *filters.components], outputs, api_visibility="private")
     chatbot.like(on_like, [turns], None, api_visibility="private")
     new_btn.click(new_chat, None, outputs, api_visibility="private", queue=False)

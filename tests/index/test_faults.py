@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import time
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,8 @@ def test_writer_killed_at_random_points(op: str, fault_worker: FaultWorker, tmp_
                 outcomes["published_versions_changed"] += 1
         # Lost: in the last good version and meant to stay (not removed by this write), yet gone.
         outcomes["documents_lost"] += len((old_chunks & new) - chunks)
+        # The app looks at the pointer at most every check_every seconds; wait that long, as a user would.
+        time.sleep(desk.readers.check_every + 0.05)
         answer = desk.ask("Who will supply HBM4 memory for AMD's MI455X?")
         assert answer.citations and answer.citations[0].headline == "AMD + Samsung: HBM4 for the MI455X"
         assert desk.readers.get().version == version
@@ -203,7 +206,6 @@ def test_chroma_server_killed_during_queries(tmp_path: Path, embedder) -> None:
     """The server is killed (SIGKILL) while queries run: each failing query is one clear IndexUnavailableError
     (CLI: one line; web app: a message), and once the server is back the same processes answer again."""
     import threading
-    import time
 
     from assistant.index.errors import IndexUnavailableError
     from assistant.index.ingest import ingest_paths
@@ -292,7 +294,6 @@ def test_20_users_for_60_s_while_ingests_run(corpus_index, fault_worker: FaultWo
     version after another: no errors, and the latency percentiles are recorded."""
     import shutil
     import threading
-    import time
 
     from tests.index.conftest import AppProcess
 

@@ -77,11 +77,14 @@ def test_chat_answers_with_source_cards_links_feedback_and_examples(watched: Pag
     page.locator("#nd-ask").click()
     page.wait_for_function("() => [...document.querySelectorAll('#nd-chatbot [data-testid=\"bot\"]')]"
                            ".length === 2")
-    bot_messages(page).last.get_by_text("Searched for:").wait_for()
-    assert "NVIDIA" in bot_messages(page).last.inner_text()
+    # The next question is asked at once, while the follow-up still streams: it must be kept and answered
+    # after it, never dropped.
+    card = ask(page, MUSK_QUESTION, "Elon Musk Loses $150 Billion Suit")
+    assert bot_messages(page).count() == 3
+    follow_up = bot_messages(page).nth(1)
+    assert "Searched for:" in follow_up.inner_text() and "NVIDIA" in follow_up.inner_text()
 
     # A cited story with a link: [1] in the answer links to the same URL as the card's headline.
-    card = ask(page, MUSK_QUESTION, "Elon Musk Loses $150 Billion Suit")
     href = card.locator(".nd-headline a").get_attribute("href")
     assert href and href.startswith("https://")
     citation_links = bot_messages(page).last.locator("a")
