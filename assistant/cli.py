@@ -153,7 +153,8 @@ def ingest(paths: tuple[Path, ...], issue_date: date | None, source_name: str | 
                       markup=False)
         out.print(f"{len(report.issues)} issues, {report.stories} stories, {report.chunks} chunks: "
                   f"{report.embedded} embedded, {report.reused} reused, {report.unchanged} unchanged, "
-                  f"{report.removed} removed" + (f" -> index version {report.version}" if report.version else ""))
+                  f"{report.removed} removed" + (f" -> index version {report.version}" if report.version else
+                                                 " (nothing changed: no new index version)" if report.issues else ""))
     if not report.issues:
         sys.exit(1)
 

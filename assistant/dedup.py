@@ -239,12 +239,26 @@ class DuplicateFinder:
 
     def find(self, sig: Signature) -> Match | None:
         best: Match | None = None
-        for key in sorted(self.candidates(sig)):
-            match = compare(sig, self.sigs[key])
-            if match and (best is None or (match.reason == "same link", match.score) >
-                          (best.reason == "same link", best.score)):
+        for match in self.find_all(sig):
+            if best is None or (match.reason == "same link", match.score) > (best.reason == "same link", best.score):
                 best = match
         return best
+
+    def find_all(self, sig: Signature) -> list[Match]:
+        """Every indexed story that `sig` is the same story as (the same pairwise rule as `find`)."""
+        return [m for key in sorted(self.candidates(sig)) if (m := compare(sig, self.sigs[key])) is not None]
+
+    def discard(self, key: str) -> None:
+        """Forget a story (it became a link of another); its index postings are skipped from now on."""
+        sig = self.sigs.pop(key, None)
+        if sig is None:
+            return
+        if sig.link:
+            self._by_link[sig.link].discard(key)
+        for tok in _title_prefix(sig.title):
+            self._by_token[tok].discard(key)
+        for sh in sig.text:
+            self._by_shingle[sh].discard(key)
 
 
 def merge_links(*groups: Iterable[str | None], limit: int = 20) -> list[str]:

@@ -19,18 +19,19 @@ import numpy as np
 
 from assistant.chunking import chunk_story
 from assistant.config import Settings
-from assistant.dedup import DuplicateFinder, Signature, merge_links
+from assistant.dedup import DuplicateFinder, merge_links
 from assistant.embedding import Embedder
 from assistant.index.ingest import ChunkSync, ProgressFn
 from assistant.index.sources import SourceReadResult, SourceRecord, SourceRegistry
 from assistant.index.store import IndexStore
 from assistant.index.writer import IndexWriter
-from assistant.models import Chunk, Issue, SourceKind, Story
+from assistant.models import Chunk, Issue, Story
 from assistant.sources.feedlist import FeedList, FeedListError, FeedSpec
 from assistant.sources.feedread import FAILED, NOT_MODIFIED, OK, FeedOutcome, FeedRead, read_feed
 from assistant.sources.feeds import PARSER_VERSION, FeedEntry
 from assistant.sources.feedstate import Alias, FeedMemo, FeedState
 from assistant.sources.fetch import Fetcher
+from assistant.sources.linking import Known, catalogue, relink
 
 
 def _now() -> str:
@@ -77,63 +78,50 @@ class RefreshHooks:
     embedding: ProgressFn | None = None
 
 
-# ---------------------------------------------------------------- what the index holds
-
-
-def source_key(*, kind: str, issue_id: str, source_name: str) -> str:
-    """Who published a story, for duplicate detection: a feed, or a newsletter (all its issues together:
-    a weekly meetup list repeated in every issue is not a story arriving from two sources)."""
-    return issue_id if kind == SourceKind.FEED.value else f"newsletter:{source_name or issue_id}"
+# ---------------------------------------------------------------- writing
 
 
 @dataclass
-class _Known:
-    source: str
-    headline: str
-    text: str
-    url: str | None
-    links: list[str]
-    day: date | None
+class _Stored:
+    """One chunk as the index holds it."""
+
+    chunk: Chunk
+    vector: np.ndarray
 
 
-def _catalogue(writer: IndexWriter) -> dict[str, _Known]:
-    by_story: dict[str, list[Chunk]] = {}
-    for chunk in writer.all_chunks():
-        by_story.setdefault(chunk.story_id, []).append(chunk)
-    out: dict[str, _Known] = {}
-    for sid, chunks in by_story.items():
-        chunks.sort(key=lambda c: c.chunk_index)
-        first = chunks[0]
-        body = " ".join(c.text.split("\n", 1)[1] if "\n" in c.text else "" for c in chunks)
-        source = source_key(kind=first.source_kind, issue_id=first.issue_id, source_name=first.source_name)
-        out[sid] = _Known(source=source, headline=first.headline, text=body, url=first.url,
-                          links=first.links, day=date.fromisoformat(first.date[:10]) if first.date else None)
-    return out
-
-
-def _signature(key: str, source: str, headline: str, body: str, url: str | None, day: date | None) -> Signature:
-    return Signature.of(key=key, source=source, headline=headline, body=body, url=url, day=day)
-
-
-# ---------------------------------------------------------------- writing
+# Metadata a chunk's content hash leaves out (a retag must not cost an embedding), compared field by field;
+# `links` is left out too: the stored links also hold the links of the story's duplicates.
+_COMPARED = ("author", "tags")
 
 
 class _Plan:
     """Plans each story against the chunks the index holds for its feed (one read per feed, not per entry)
-    and hands new or changed chunks to the index's ChunkSync, which embeds them in large batches."""
+    and hands new or changed chunks to the index's ChunkSync, which embeds them in large batches.
+
+    An embedding depends on a chunk's text alone, so a chunk whose text is unchanged is never embedded again:
+    when only its metadata changed (tags, author, the feed's title, the date, the link) it is written back
+    with its stored vector, which updates both the vector side and the BM25 side of the new version."""
 
     def __init__(self, writer: IndexWriter, sync: ChunkSync) -> None:
         self.writer = writer
         self.sync = sync
-        self._feeds: dict[str, tuple[dict[str, dict[str, str]], dict[str, np.ndarray]]] = {}
+        self._feeds: dict[str, tuple[dict[str, dict[str, _Stored]], dict[str, np.ndarray]]] = {}
         self.chunks: dict[str, list[Chunk]] = {}   # stories written this run
 
-    def existing(self, feed_id: str) -> tuple[dict[str, dict[str, str]], dict[str, np.ndarray]]:
+    def existing(self, feed_id: str) -> tuple[dict[str, dict[str, _Stored]], dict[str, np.ndarray]]:
+        """Story id -> chunk id -> stored chunk, and content hash -> vector, for one feed."""
         if feed_id not in self._feeds:
-            ids_to_hash, hash_to_vec = self.writer.existing({"issue_id": feed_id})
-            by_story: dict[str, dict[str, str]] = {}
-            for cid, h in ids_to_hash.items():
-                by_story.setdefault(cid.rsplit(":", 1)[0], {})[cid] = h
+            got = self.writer.collection.get(where={"issue_id": feed_id},
+                                             include=["documents", "metadatas", "embeddings"])
+            by_story: dict[str, dict[str, _Stored]] = {}
+            hash_to_vec: dict[str, np.ndarray] = {}
+            vectors = got.get("embeddings")
+            for i, (cid, doc, meta) in enumerate(zip(got["ids"], got["documents"] or [], got["metadatas"] or [],
+                                                     strict=False)):
+                chunk = Chunk.from_metadata(cid, doc or "", meta or {})
+                vec = np.asarray(vectors[i], dtype=np.float32)
+                by_story.setdefault(chunk.story_id or cid.rsplit(":", 1)[0], {})[cid] = _Stored(chunk, vec)
+                hash_to_vec[chunk.content_hash] = vec
             self._feeds[feed_id] = (by_story, hash_to_vec)
         return self._feeds[feed_id]
 
@@ -148,33 +136,20 @@ class _Plan:
             self.writer.delete(stale)
         changed = bool(stale)
         for chunk in chunks:
-            if old.get(chunk.chunk_id) == chunk.content_hash:
-                self.sync.unchanged += 1
-                continue
+            before = old.get(chunk.chunk_id)
+            if before is not None and before.chunk.content_hash == chunk.content_hash:
+                if all(getattr(before.chunk, f) == getattr(chunk, f) for f in _COMPARED):
+                    self.sync.unchanged += 1
+                    continue
+                chunk.links = merge_links(chunk.links, before.chunk.links)  # keep its duplicates' links
             changed = True
-            if chunk.content_hash in hash_to_vec:
+            if before is not None and before.chunk.text == chunk.text:
+                self.sync.ready.append((chunk, before.vector))
+            elif chunk.content_hash in hash_to_vec:
                 self.sync.ready.append((chunk, hash_to_vec[chunk.content_hash]))
             else:
                 self.sync.pending.append(chunk)
         return changed
-
-    def relink(self, story_id: str, links: list[str]) -> None:
-        """Give an indexed story more links without re-embedding it (its vectors are written back as they are)."""
-        got = self.writer.collection.get(where={"story_id": story_id},
-                                         include=["documents", "metadatas", "embeddings"])
-        if not got["ids"]:
-            return
-        chunks = [Chunk.from_metadata(i, d or "", m or {}) for i, d, m in
-                  zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False)]
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        keep = []
-        for i, chunk in enumerate(chunks):
-            merged = merge_links(chunk.links, links)
-            if merged != chunk.links:
-                chunk.links = merged
-                keep.append(i)
-        if keep:
-            self.writer.upsert([chunks[i] for i in keep], vectors[keep])
 
 
 def _write(settings: Settings, embedder: Embedder, store: IndexStore, state: FeedState, reads: list[FeedRead],
@@ -191,10 +166,10 @@ def _write(settings: Settings, embedder: Embedder, store: IndexStore, state: Fee
                 writer.sources.record(SourceRecord(
                     issue_id=read.outcome.feed_id, kind="feed", ref=ref, additive=True,
                     options={"title": spec.title, "full_text": spec.full_text}))
-        known = _catalogue(writer)
+        known = catalogue(writer)
         finder = DuplicateFinder()
         for sid, k in known.items():
-            finder.add(_signature(sid, k.source, k.headline, k.text, k.url, k.day))
+            finder.add(k.signature(sid))
         sync = ChunkSync(writer, embedder, progress=hooks.embedding)
         plan = _Plan(writer, sync)
         todo = [(r, e) for r in reads if r.parsed is not None for e in r.changed]
@@ -220,13 +195,13 @@ def _write(settings: Settings, embedder: Embedder, store: IndexStore, state: Fee
         # else since (a re-ingested issue) get them back here, without an embedding.
         for primary, links in grouped.items():
             if primary in plan.chunks or merge_links(known[primary].links, links) != known[primary].links:
-                plan.relink(primary, links)
+                relink(writer, primary, links)
     report.embedded, report.reused, report.removed = writer.embedded, writer.reused, writer.removed
-    report.version = writer.version
+    report.version = writer.version if writer.published else None
     return orphans
 
 
-def _plan_entry(read: FeedRead, entry: FeedEntry, *, plan: _Plan, finder: DuplicateFinder, known: dict[str, _Known],
+def _plan_entry(read: FeedRead, entry: FeedEntry, *, plan: _Plan, finder: DuplicateFinder, known: dict[str, Known],
                 state: FeedState, report: RefreshReport) -> None:
     story, out = entry.story, read.outcome
     sid = story.story_id
@@ -240,7 +215,9 @@ def _plan_entry(read: FeedRead, entry: FeedEntry, *, plan: _Plan, finder: Duplic
         out.linked += 1
         return
     if not indexed:
-        sig = _signature(sid, story.issue_id, story.headline, story.body, story.url, story.date)
+        new = Known(source=story.issue_id, headline=story.headline, text=story.body, url=story.url,
+                    links=list(story.links), day=story.date, feed=story.issue_id)
+        sig = new.signature(sid)
         match = finder.find(sig)
         if match is not None:
             state.aliases[sid] = Alias(primary=match.key, feed=story.issue_id, links=list(story.links),
@@ -250,7 +227,7 @@ def _plan_entry(read: FeedRead, entry: FeedEntry, *, plan: _Plan, finder: Duplic
             out.linked += 1
             return
         finder.add(sig)
-        known[sid] = _Known(story.issue_id, story.headline, story.body, story.url, list(story.links), story.date)
+        known[sid] = new
     state.aliases.pop(sid, None)
     if plan.story(story):
         if indexed:
@@ -275,6 +252,7 @@ def refresh_feeds(settings: Settings, embedder: Embedder, *, feed_list: FeedList
         raise FeedListError(f"no feeds in {feed_list.path}; add one with `newsdesk feeds add URL`")
     store = IndexStore(settings)
     state = FeedState.load(settings.index_dir)
+    loaded = set(state.aliases)
     if store.current() is None:
         state.forget_entries()
     # A newer parser may read entries differently: read everything again (unchanged chunks still cost 0).
@@ -303,7 +281,7 @@ def refresh_feeds(settings: Settings, embedder: Embedder, *, feed_list: FeedList
     elif hooks.planned:
         hooks.planned(report)
     state.index_version = store.current()
-    _remember(state, reads, orphans)
+    _remember(state, reads, orphans, loaded=loaded)
     report.seconds = time.monotonic() - started
     return report
 
@@ -332,7 +310,7 @@ def _links_missing(store: IndexStore, state: FeedState) -> bool:
     return any(merge_links(c.links, wanted[c.story_id]) != c.links for c in chunks)
 
 
-def _remember(state: FeedState, reads: list[FeedRead], orphans: set[str]) -> None:
+def _remember(state: FeedState, reads: list[FeedRead], orphans: set[str], *, loaded: set[str]) -> None:
     now = _now()
     for read in reads:
         out = read.outcome
@@ -349,6 +327,11 @@ def _remember(state: FeedState, reads: list[FeedRead], orphans: set[str]) -> Non
             memo.entries.update({e.story.story_id: e.fingerprint for e in read.parsed.entries})
         for sid in orphans:
             memo.entries.pop(sid, None)
+    # An ingest during this refresh may have linked feed entries to its stories (sources/linking.py) and
+    # saved them since this state was read: keep those.
+    for sid, alias in FeedState.load(state.path.parent).aliases.items():
+        if sid not in loaded and sid not in state.aliases and sid not in orphans:
+            state.aliases[sid] = alias
     state.parser = PARSER_VERSION
     state.save()
 

@@ -9,15 +9,13 @@ the answerer's sentence-vector cache emptied (a new question). Target: p95 <= 30
 from __future__ import annotations
 
 import cProfile
-import io
-import pstats
 import sys
 import time
 from typing import Any
 
 import click
 
-from common import latency_stats, machine, machine_line, table, verdict, write_result  # isort: skip
+from common import latency_stats, machine, machine_line, profile_top, table, verdict, write_result  # isort: skip
 from bench_query import open_desk  # noqa: E402
 from big_index import big_index  # noqa: E402
 from queries import QUESTIONS  # noqa: E402
@@ -70,9 +68,7 @@ def run(*, n: int, repeat: int, backend: EmbedBackend, profile: bool) -> dict[st
         "target": f"p95 <= {P95_TARGET_MS:.0f} ms", "verdict": verdict(a["p95_ms"], P95_TARGET_MS, at_most=True),
     }
     if prof:
-        buf = io.StringIO()
-        pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(30)
-        out["profile_top"] = buf.getvalue()
+        out["profile_top"] = profile_top(prof)
     return out
 
 

@@ -8,13 +8,18 @@ files (--rebuild after an index format change); each round works on a fresh copy
 
 Timed per round, in alternating order: (A) Embedder.encode() on the new issue's chunks, (B) `ingest_paths` of
 the new issue file into the copy; then (C) the same file again, unchanged. Target: B / A <= 1.3, C embeds 0.
+--profile adds one untimed add on another fresh copy under cProfile and prints where its time goes.
 
-    .venv/bin/python benchmarks/bench_incremental.py
+    .venv/bin/python benchmarks/bench_incremental.py [--profile]
 """
 
 from __future__ import annotations
 
+import cProfile
 import hashlib
+import io
+import os
+import pstats
 import shutil
 import sys
 import tempfile
@@ -34,7 +39,7 @@ from assistant.index.ingest import ingest_paths, parse_files  # noqa: E402
 
 TARGET = 1.3
 # Bump to invalidate cached base indexes (or pass --rebuild) when the on-disk index format changes.
-BASE_FORMAT = 2
+BASE_FORMAT = 4
 
 
 def settings_for(root: Path) -> Settings:
@@ -84,7 +89,26 @@ class StepClock:
         return dict(out)
 
 
-def run(*, rounds: int, backend: EmbedBackend, rebuild: bool, base_issues: int | None) -> dict[str, Any]:
+def profile_add(base: Path, new_file: Path, embedder: Any) -> str:
+    """cProfile of one add on a fresh copy of the base index: the top functions by cumulative time."""
+    work = Path(tempfile.mkdtemp(prefix="nd-bench-incr-"))
+    try:
+        shutil.copytree(base, work / "index", ignore=shutil.ignore_patterns("readers", ".write.lock"))
+        prof = cProfile.Profile()
+        prof.enable()
+        ingest_paths(settings_for(work / "index"), embedder, [new_file])
+        prof.disable()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    buf = io.StringIO()
+    # Newsdesk, Chroma, bm25s and file work only: the embedding itself is the part the ratio compares against.
+    pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(
+        r"assistant/(?!embedding)|chromadb/|bm25s/|shutil|json/", 30)
+    return buf.getvalue()
+
+
+def run(*, rounds: int, backend: EmbedBackend, rebuild: bool, base_issues: int | None,
+        profile: bool = False) -> dict[str, Any]:
     info = machine()
     files = issue_files(LWIAI)
     new_file, old_files = files[-1], files[:-1]
@@ -134,6 +158,7 @@ def run(*, rounds: int, backend: EmbedBackend, rebuild: bool, base_issues: int |
         print(f"  round {r + 1}/{rounds}: embed alone {alone[-1]:.2f} s, add {added[-1]:.2f} s, "
               f"unchanged {again[-1]:.2f} s", file=sys.stderr)
     ratio = sum(added) / sum(alone)
+    profile_top = profile_add(base, new_file, embedder) if profile else None
     from assistant.index.store import IndexStore
 
     manifest = IndexStore(settings_for(base)).manifest()
@@ -146,6 +171,8 @@ def run(*, rounds: int, backend: EmbedBackend, rebuild: bool, base_issues: int |
         "ratio": round(ratio, 3), "target": f"<= {TARGET}", "verdict": verdict(ratio, TARGET, at_most=True),
         "unchanged_verdict": "met" if all(n == 0 for n in embedded_again) else "MISSED",
         "add_step_seconds_mean": {k: round(sum(v) / len(v), 3) for k, v in spans.items()},
+        "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+        **({"profile_top": profile_top} if profile_top else {}),
     }
 
 
@@ -158,11 +185,14 @@ def run(*, rounds: int, backend: EmbedBackend, rebuild: bool, base_issues: int |
               help="Rebuild the cached 338-issue base index.")
 @click.option("--base-issues", type=int, default=None, envvar="NEWSDESK_BENCH_BASE_ISSUES",
               help="Index only this many issues before the new one (default: all 338).")
-def main(rounds: int, backend: str, rebuild: bool, base_issues: int | None) -> None:
+@click.option("--profile", is_flag=True, envvar="NEWSDESK_BENCH_PROFILE",
+              help="Also run one add under cProfile and print its top functions.")
+def main(rounds: int, backend: str, rebuild: bool, base_issues: int | None, profile: bool) -> None:
     """Cost of adding one issue to the 339-issue archive, and of re-ingesting an unchanged one."""
     if rounds < 1:
         raise click.BadParameter("must be >= 1", param_hint="--rounds")
-    res = run(rounds=rounds, backend=EmbedBackend(backend), rebuild=rebuild, base_issues=base_issues)
+    res = run(rounds=rounds, backend=EmbedBackend(backend), rebuild=rebuild, base_issues=base_issues,
+              profile=profile)
     n = res["new_issue"]["chunks"]
     print(table(f"Incremental: add {res['new_issue']['file']} ({n} chunks) to {res['base']['issues']} issues "
                 f"({res['base']['chunks']} chunks), {res['rounds']} rounds, {res['backend']}",
@@ -174,7 +204,9 @@ def main(rounds: int, backend: str, rebuild: bool, base_issues: int | None) -> N
                   sum(res["unchanged_s"]) / res["rounds"], "", "0 embedded", res["unchanged_verdict"]]]))
     print("where the add's time goes (writer steps, mean s):",
           ", ".join(f"{k} {v:.2f}" for k, v in res["add_step_seconds_mean"].items()))
-    print("machine:", machine_line(res["machine"]))
+    if "profile_top" in res:
+        print(res["profile_top"])
+    print("machine:", machine_line(res["machine"]), f"; load at end {res['load_avg_at_end'][0]}")
     print("wrote", write_result(f"incremental-{res['backend']}", res))
 
 

@@ -22,27 +22,13 @@ from typing import Any
 import click
 
 from common import (  # isort: skip
-    LWIAI, issue_files, machine, machine_line, parse_folder, table, verdict, write_result,
+    LWIAI, TimedEmbedder, issue_files, machine, machine_line, parse_folder, table, verdict, write_result,
 )
 from assistant.chunking import chunk_stories  # noqa: E402
 from assistant.config import EmbedBackend, Settings  # noqa: E402
 from assistant.embedding import Embedder, default_model_path  # noqa: E402
 
 TARGET = 0.9
-
-
-class TimedEmbedder(Embedder):
-    """The real Embedder, also adding up the seconds spent inside encode(), to split the pipeline's time into
-    embedding and everything else."""
-
-    spent = 0.0
-
-    def encode(self, texts: list[str], *, show_progress: bool = False) -> Any:
-        start = time.perf_counter()
-        try:
-            return super().encode(texts, show_progress=show_progress)
-        finally:
-            self.spent += time.perf_counter() - start
 
 
 @dataclass

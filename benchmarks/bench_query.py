@@ -7,6 +7,9 @@ Newsdesk p95 / raw p95 <= 2.5. The index is described in big_index.py.
 
     .venv/bin/python benchmarks/bench_query.py
     .venv/bin/python benchmarks/bench_query.py --profile    # cProfile of the Newsdesk side, top functions
+
+Every run also splits Newsdesk's time into stages (mean ms per search): question embedding, dense (Chroma),
+BM25, and the rest (planning, fusion, diversity).
 """
 
 from __future__ import annotations
@@ -75,6 +78,38 @@ class RawChroma:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Stages:
+    """Mean time per search in each stage of Newsdesk's search, timed by wrapping the reader's and embedder's
+    methods on these instances (a few microseconds a call); counts only while `on` (the raw side shares the
+    embedder)."""
+
+    NAMES = {"encode_one": "question embedding", "dense": "dense (Chroma)", "search_lexical": "BM25"}
+
+    def __init__(self, desk: Any) -> None:
+        self.on = False
+        self.seconds: dict[str, float] = {}
+        reader = desk.readers.get()
+        for obj, name in ((desk.embedder, "encode_one"), (reader, "dense"), (reader, "search_lexical")):
+            setattr(obj, name, self._timed(getattr(obj, name), self.NAMES[name]))
+
+    def _timed(self, call: Any, label: str) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if not self.on:
+                return call(*args, **kwargs)
+            t = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - t
+        return timed
+
+    def take(self, total_s: float, searches: int) -> dict[str, float]:
+        out = {label: round(1000 * s / searches, 2) for label, s in self.seconds.items()}
+        out["rest (plan, fusion, diversity)"] = round(1000 * (total_s - sum(self.seconds.values())) / searches, 2)
+        self.seconds = {}
+        return out
+
+
 def usable(desk: Any, flt: Filters | None) -> list[str]:
     """The questions Newsdesk answers under these filters: one whose own time phrase falls outside the filter's
     dates gets a clear error instead (e.g. "between 2019 and 2021" with a 2023 filter); those are left out of
@@ -111,6 +146,7 @@ def run(*, n: int, repeat: int, backend: EmbedBackend, profile: bool) -> dict[st
         desk.search(q)
     results: dict[str, Any] = {}
     prof = cProfile.Profile() if profile else None
+    stages = Stages(desk)
     try:
         for label, flt in filters.items():
             nd_s: list[float] = []
@@ -123,9 +159,11 @@ def run(*, n: int, repeat: int, backend: EmbedBackend, profile: bool) -> dict[st
                         if which == "nd":
                             if prof:
                                 prof.enable()
+                            stages.on = True
                             t = time.perf_counter()
                             res = desk.search(q, filters=flt)
                             nd_s.append(time.perf_counter() - t)
+                            stages.on = False
                             if prof:
                                 prof.disable()
                             hits += len(res.hits)
@@ -137,7 +175,7 @@ def run(*, n: int, repeat: int, backend: EmbedBackend, profile: bool) -> dict[st
             ratio = nd["p95_ms"] / rw["p95_ms"]
             results[label] = {"newsdesk": nd, "raw": rw, "p95_ratio": round(ratio, 2),
                               "p50_ratio": round(nd["p50_ms"] / rw["p50_ms"], 2), "mean_hits": hits / len(nd_s),
-                              "questions": len(questions),
+                              "questions": len(questions), "stages_mean_ms": stages.take(sum(nd_s), len(nd_s)),
                               "p95_verdict": verdict(nd["p95_ms"], P95_TARGET_MS, at_most=True),
                               "ratio_verdict": verdict(ratio, RATIO_TARGET, at_most=True)}
             print(f"  {label}: newsdesk p95 {nd['p95_ms']} ms, raw p95 {rw['p95_ms']} ms", file=sys.stderr)
@@ -176,6 +214,9 @@ def main(n: int, repeat: int, backend: str, profile: bool) -> None:
                 f"{res['questions']} questions x {res['repeat']}, k={res['candidates_k']}, {res['backend']} "
                 f"query embedding", ["path", "p50 ms", "p95 ms", "p95 ratio", "target", "target"], rows))
     print(f"first search after start (reader copy, BM25 load, model load): {res['first_search_cold_s']} s")
+    for label, r in res["filters"].items():
+        parts = ", ".join(f"{stage} {ms}" for stage, ms in r["stages_mean_ms"].items())
+        print(f"newsdesk mean ms per search, filter {label}: {r['newsdesk']['mean_ms']} = {parts}")
     if "profile_top" in res:
         print(res["profile_top"])
     print("machine:", machine_line(res["machine"]))

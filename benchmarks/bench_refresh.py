@@ -17,27 +17,13 @@ from typing import Any
 
 import click
 
-from common import SHARED, machine, machine_line, table, write_result  # isort: skip
+from common import SHARED, TimedEmbedder, machine, machine_line, table, write_result  # isort: skip
 from assistant.config import EmbedBackend, Settings  # noqa: E402
-from assistant.embedding import Embedder  # noqa: E402
 from assistant.refresh import RefreshHooks, RefreshReport, refresh_feeds  # noqa: E402
 from assistant.sources.feedlist import FeedList, FeedSpec  # noqa: E402
 from tests.feedserver import FeedServer  # noqa: E402
 
 REAL = SHARED / "feeds" / "real"
-
-
-class TimedEmbedder(Embedder):
-    """The real Embedder, adding up the seconds spent inside encode()."""
-
-    spent = 0.0
-
-    def encode(self, texts: list[str], *, show_progress: bool = False) -> Any:
-        start = time.perf_counter()
-        try:
-            return super().encode(texts, show_progress=show_progress)
-        finally:
-            self.spent += time.perf_counter() - start
 
 
 def run(settings: Settings, embedder: TimedEmbedder, *, force: bool = False) -> dict[str, Any]:

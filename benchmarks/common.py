@@ -6,9 +6,12 @@ ratio holds even when other jobs share the CPU; absolute numbers on a shared 2-c
 
 from __future__ import annotations
 
+import cProfile
+import io
 import json
 import os
 import platform
+import pstats
 import statistics
 import sys
 import time
@@ -26,6 +29,7 @@ from assistant.config import offline_environment  # noqa: E402
 offline_environment()
 
 from assistant.chunking import chunk_stories  # noqa: E402
+from assistant.embedding import Embedder  # noqa: E402
 from assistant.models import Chunk, Issue  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -153,3 +157,24 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, default=str))
     return path
+
+
+class TimedEmbedder(Embedder):
+    """The real Embedder, also adding up the seconds spent inside encode(), to split a pipeline's time into
+    embedding and everything else."""
+
+    spent = 0.0
+
+    def encode(self, texts: list[str], *, show_progress: bool = False) -> Any:
+        start = time.perf_counter()
+        try:
+            return super().encode(texts, show_progress=show_progress)
+        finally:
+            self.spent += time.perf_counter() - start
+
+
+def profile_top(prof: cProfile.Profile, *, lines: int = 30) -> str:
+    """The profile's top functions by cumulative time, as text for the JSON result."""
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(lines)
+    return buf.getvalue()

@@ -88,3 +88,17 @@ def test_finder_returns_the_best_candidate_and_skips_hub_links() -> None:
 def test_merge_links_dedups_by_key_in_order() -> None:
     assert merge_links(["https://a.example/1"], ["http://www.a.example/1/?utm_source=x", None, "https://b.example/"]
                        ) == ["https://a.example/1", "https://b.example/"]
+
+
+def test_find_all_returns_every_match_and_discard_forgets() -> None:
+    finder = DuplicateFinder()
+    finder.add(sig("f1", "feed-1", "Council expands tram network", TEXT))
+    finder.add(sig("f2", "feed-2", "Trams: twelve more kilometres", TEXT, url="https://n.example/tram"))
+    finder.add(sig("f3", "feed-3", "Harbour grows", "The container harbour will grow by a third next year."))
+    story = sig("n", "newsletter:weekly", "Tram network to grow", TEXT, url="https://n.example/tram?utm_source=x")
+    found = {m.key: m.reason for m in finder.find_all(story)}
+    assert found == {"f1": "same text", "f2": "same link"}
+    assert finder.find(story).key == "f2"  # type: ignore[union-attr]  # a same-link match ranks first
+    finder.discard("f2")
+    assert [m.key for m in finder.find_all(story)] == ["f1"] and "f2" not in finder.sigs
+    finder.discard("missing")  # forgetting an unknown story is harmless

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from assistant.config import Settings
 from assistant.index.ingest import ingest_paths, remove_target
 from assistant.index.store import IndexStore
-from assistant.refresh import FAILED, NOT_MODIFIED, OK, RefreshReport, refresh_feeds
+from assistant.refresh import FAILED, NOT_MODIFIED, OK, FeedOutcome, RefreshReport, refresh_feeds
 from assistant.sources.feedlist import FeedList, FeedSpec
 from assistant.sources.feedstate import STATE_FILE
 from tests.conftest import SHARED, make_settings, run_cli
@@ -53,7 +53,7 @@ def chunks_of(settings: Settings, **where: str) -> list:
         reader.close()
 
 
-def by_id(report: RefreshReport) -> dict[str, object]:
+def by_id(report: RefreshReport) -> dict[str, FeedOutcome]:
     return {f.url.rsplit("/", 1)[-1]: f for f in report.feeds}
 
 
@@ -136,6 +136,62 @@ def test_unreadable_state_costs_a_re_read_but_no_embedding(tmp_path: Path, embed
     json.loads((settings.index_dir / STATE_FILE).read_text())  # written whole again
 
 
+def lexical_hits(settings: Settings, query: str, **filters: list[str]) -> list:
+    """What the BM25 side of the current version returns (through the reader, with its filter columns)."""
+    from assistant.models import Filters
+
+    reader = IndexStore(settings).open_reader()
+    try:
+        return [s.chunk for s in reader.search_lexical(query, k=10, filters=Filters(**filters))]  # type: ignore[arg-type]
+    finally:
+        reader.close()
+
+
+def test_metadata_only_changes_update_both_sides_without_embedding(tmp_path: Path, embedder) -> None:
+    title = "Tidal barrage produces record power output in March"
+    one = item(1, "The tidal barrage produced record power in March.", title=title)
+    two = item(2, "The ferry timetable changes on Sunday.")
+    feed = tmp_path / "f.xml"
+    feed.write_bytes(rss("Desk", [one, two]))
+    mirror = tmp_path / "m.xml"  # the same headline in another feed: a duplicate whose link entry 1 must keep
+    mirror.write_bytes(rss("Mirror", [item(7, "Barrage record.", title=title, link="https://mirror.example/b")]))
+    settings = settings_for(tmp_path, [FeedSpec(url="f.xml"), FeedSpec(url="m.xml")])
+    first = refresh_feeds(settings, embedder)
+    assert (first.total("new"), first.total("linked"), first.embedded) == (2, 1, 2)
+
+    # Retagged and re-attributed, same text: both sides change, nothing is embedded.
+    feed.write_bytes(rss("Desk", [{**one, "category": "Climate", "author": "bo@site.example (Bo Writer)"}, two]))
+    retag = refresh_feeds(settings, embedder)
+    assert (retag.total("updated"), retag.total("unchanged"), retag.embedded, retag.reused) == (1, 1, 0, 1)
+    assert retag.version is not None
+    dense = {c.url: c for c in chunks_of(settings)}
+    assert dense["https://site.example/1"].tags == ["Climate"] and dense["https://site.example/1"].author == "Bo Writer"
+    assert dense["https://site.example/1"].links == ["https://site.example/1", "https://mirror.example/b"]
+    assert dense["https://site.example/2"].tags == ["Energy"]
+    bm25 = {c.url: c for c in lexical_hits(settings, "tidal barrage record power")}
+    assert bm25["https://site.example/1"].tags == ["Climate"] and bm25["https://site.example/1"].author == "Bo Writer"
+    assert len(chunks_of(settings)) == 2  # replaced, not added
+
+    # The feed is renamed: every entry's source changes (in the content hash), the text does not: 0 embeddings,
+    # and the BM25 side's source filter finds them under the new name only.
+    feed.write_bytes(rss("The Desk", [{**one, "category": "Climate", "author": "bo@site.example (Bo Writer)"}, two]))
+    renamed = refresh_feeds(settings, embedder)
+    assert (renamed.total("updated"), renamed.embedded, renamed.reused) == (2, 0, 2)
+    assert {c.source_name for c in chunks_of(settings)} == {"The Desk"}
+    assert len(lexical_hits(settings, "ferry timetable barrage", sources=["The Desk"])) == 2
+    assert lexical_hits(settings, "ferry timetable barrage", sources=["Desk"]) == []
+    assert "https://mirror.example/b" in {c.url: c for c in chunks_of(settings)}[
+        "https://site.example/1"].links  # still lists its duplicate
+
+    # A text change is embedded again, and only that one.
+    feed.write_bytes(rss("The Desk", [{**one, "category": "Climate", "author": "bo@site.example (Bo Writer)"},
+                                      {**two, "description": "The ferry timetable changes on Monday instead."}]))
+    edited = refresh_feeds(settings, embedder)
+    assert (edited.total("updated"), edited.total("unchanged"), edited.embedded) == (1, 1, 1)
+    assert "Monday instead" in {c.url: c.text for c in chunks_of(settings)}["https://site.example/2"]
+    assert [c.url for c in lexical_hits(settings, "Monday instead")][:1] == ["https://site.example/2"]
+
+
 # ---------------------------------------------------------------- one story, several sources
 
 
@@ -190,7 +246,7 @@ def test_feed_entry_repeating_a_newsletter_story_is_linked_to_it(tmp_path: Path,
     assert len(newsletter) == 1 and newsletter[0].source_kind == "newsletter"
     assert newsletter[0].links[0] == "https://news.example/toasters"
 
-    # The issue is ingested again (edited): its chunks are rewritten; the next refresh relinks, 0 embeddings.
+    # The issue is ingested again (edited): its chunks are rewritten with its duplicate's link kept.
     issue.write_text(issue.read_text().replace("after reports", "after many reports"))
     ingest_paths(settings, embedder, [issue])
     feed.write_bytes(feed.read_bytes().replace(b"A new bakery", b"A second bakery"))
@@ -206,9 +262,18 @@ def test_feed_entry_repeating_a_newsletter_story_is_linked_to_it(tmp_path: Path,
     newsletter = [c for c in chunks_of(settings) if c.headline.startswith("Widget Corp")]
     assert "https://mirror.example/widget" in newsletter[0].links
 
-    # Re-ingested once more, with no feed changing: the refresh notices the lost link and writes it back.
+    # Re-ingested once more (edited): the ingest writes the duplicates' links back in the same version.
     issue.write_text(issue.read_text().replace("two small kitchen fires", "two kitchen fires"))
-    ingest_paths(settings, embedder, [issue])
+    reingested = ingest_paths(settings, embedder, [issue])
+    assert reingested.embedded == 1
+    assert "https://mirror.example/widget" in [c for c in chunks_of(settings)
+                                                if c.headline.startswith("Widget Corp")][0].links
+    assert refresh_feeds(settings, embedder).version is None  # nothing for the refresh to do
+
+    # A rebuild writes the issue with its own links only: the refresh notices and writes them back.
+    from assistant.index.rebuild import rebuild_index
+
+    rebuild_index(settings, embedder)
     assert "https://mirror.example/widget" not in [c for c in chunks_of(settings)
                                                     if c.headline.startswith("Widget Corp")][0].links
     third = refresh_feeds(settings, embedder)

@@ -236,8 +236,12 @@ def ingest_issues(settings: Settings, embedder: Embedder, issues: list[Issue], *
             sync.plan({"issue_id": issue.issue_id}, chunks)
         sync.apply()
         report.unchanged, report.excluded = sync.unchanged, sync.excluded
+        # Feed entries already indexed that tell one of these stories become its links, in this same version
+        # (no embedding; a no-op for an index that never had feeds).
+        from assistant.sources.linking import link_issue_repeats
+        link_issue_repeats(writer, issues, index_dir=settings.index_dir)
     report.embedded, report.reused, report.removed = writer.embedded, writer.reused, writer.removed
-    report.version = writer.version
+    report.version = writer.version if writer.published else None  # None: nothing changed, nothing published
     return report
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import bm25s
 import numpy as np
-import Stemmer
 
 from assistant.models import Chunk, Filters, ScoredChunk
 
@@ -18,22 +17,12 @@ _FILTER_KEYS = ("date_int", "source_name", "section", "issue_id", "source_kind")
 _NODE_KEYS = ("_node_content", "_node_type", "document_id", "doc_id", "ref_doc_id")
 
 
-def _nodes(chunks: list[Chunk]) -> list[Any]:
-    from llama_index.core.schema import TextNode
-
-    nodes = []
-    for chunk in chunks:
-        meta = chunk.metadata()
-        nodes.append(TextNode(id_=chunk.chunk_id, text=chunk.text, metadata=meta,
-                              excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=list(meta)))
-    return nodes
-
-
 class LexicalIndex:
     # Filter helpers computed on first use (see _dates, _isin, where_ids).
     _date_ints: np.ndarray | None = None
     _codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
     _ids: Any = None  # object array of chunk ids; False when some row lacks one
+    _positions: dict[str, int] | None = None  # chunk id -> row (positions())
 
     def __init__(self, retriever: Any) -> None:
         self.retriever = retriever
@@ -46,21 +35,11 @@ class LexicalIndex:
                          for key in _FILTER_KEYS}
 
     @classmethod
-    def build(cls, chunks: list[Chunk], path: Path) -> LexicalIndex | None:
-        """Build and persist; an empty index is written as an empty marker so readers know it is empty."""
-        from llama_index.retrievers.bm25 import BM25Retriever
+    def build(cls, chunks: list[Chunk], path: Path) -> None:
+        """Build from scratch and persist (index/lexical_rows.py builds the next version from the last one)."""
+        from assistant.index.lexical_rows import LexicalRows
 
-        path.mkdir(parents=True, exist_ok=True)
-        if not chunks:
-            (path / "EMPTY").write_text("0")
-            return None
-        retriever = BM25Retriever(nodes=_nodes(chunks), stemmer=Stemmer.Stemmer("english"), language="en",
-                                  similarity_top_k=10)
-        for row, chunk in zip(retriever.corpus, chunks, strict=True):  # persisted slim: smaller, faster to load
-            row["text"] = chunk.text
-            _slim(row)
-        retriever.persist(str(path), show_progress=False)
-        return cls(retriever)
+        LexicalRows.from_chunks(chunks).write(path)
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
@@ -116,6 +95,10 @@ class LexicalIndex:
             self._ids = ids if all(ids) else False
         if ids is False:
             return None
+        return list(ids[self.where_mask(filters)].tolist())
+
+    def where_mask(self, filters: Filters) -> np.ndarray:
+        """Which rows `chroma_where(filters)` selects (where_ids as a mask over the rows)."""
         keep = np.ones(len(self.corpus), dtype=bool)
         dates = self._dates()
         if filters.since:
@@ -128,7 +111,21 @@ class LexicalIndex:
                             ("issue_id", filters.issues), ("source_kind", filters.kinds)):
             if values:
                 keep &= self._isin(key, values)
-        return list(ids[keep].tolist())
+        return keep
+
+    def positions(self) -> dict[str, int]:
+        """Row index of each chunk id (built on first use: ~10 MB at 100k chunks)."""
+        if self._positions is None:
+            self._positions = {str(row.get("node_id") or ""): i for i, row in enumerate(self.corpus)}
+        return self._positions
+
+    def chunks_by_id(self, ids: list[str]) -> dict[str, Chunk]:
+        """The chunks with these ids from the rows held in memory: the text and the metadata Chroma holds for the
+        same version (both are written from the same chunks). Fetching 40 chunks by id from Chroma took 5-6 ms a
+        search at 100k chunks; this takes ~0.3 ms. Ids this side lacks are left out."""
+        positions = self.positions()
+        found = ((cid, positions.get(cid)) for cid in ids)
+        return {cid: _row_to_chunk(self.corpus[i]) for cid, i in found if i is not None}
 
     def search(self, query: str, *, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
         if not self.corpus:
@@ -140,16 +137,35 @@ class LexicalIndex:
         if not tokens.vocab:
             return []
         k = min(k, len(self.corpus))
-        indexes, scores = self.retriever.bm25.retrieve(
-            tokens, k=k, show_progress=False, n_threads=1,
-            weight_mask=mask.astype(np.float32) if mask is not None else None)
         out: list[ScoredChunk] = []
-        for idx, score in zip(indexes[0], scores[0], strict=False):
-            if score <= 0:
-                continue
-            row = idx if isinstance(idx, dict) else self.corpus[int(idx)]
-            out.append(ScoredChunk(chunk=_row_to_chunk(row), score=float(score), lexical=float(score)))
+        for idx, score in self.top(tokens, k=k, mask=mask):
+            out.append(ScoredChunk(chunk=_row_to_chunk(self.corpus[idx]), score=score, lexical=score))
         return out
+
+    def top(self, tokens: Any, *, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The k best-scoring rows (index, score > 0) for a tokenized query, best first, ties in row order.
+
+        The scores are bm25s's own (BM25.get_scores_from_ids: the same float32 sums, the mask applied the same
+        way); only the selection differs. bm25s.retrieve picks the top k with np.argpartition over every row, and
+        numpy's selection is slow when most values are equal: at 100k chunks, where a query reaches 5-45k rows and
+        the rest score 0, it took 15 ms of a 17 ms BM25 query (filtered or not); the argpartition over only the
+        rows that score takes well under 1 ms (benchmarks/bench_query.py)."""
+        bm25 = self.retriever.bm25
+        strings = bm25s.tokenization.convert_tokenized_to_string_list(tokens)[0]
+        token_ids = bm25.get_tokens_ids(strings)
+        if not token_ids:
+            return []
+        scores = bm25.get_scores_from_ids(token_ids,
+                                          weight_mask=mask.astype(np.float32) if mask is not None else None)
+        rows = np.flatnonzero(scores > 0)
+        values = scores[rows]
+        if len(rows) > k:
+            kth = np.partition(values, len(values) - k)[len(values) - k]  # the k-th best score
+            above = np.flatnonzero(values > kth)
+            chosen = np.concatenate([above, np.flatnonzero(values == kth)[: k - len(above)]])
+            rows, values = rows[chosen], values[chosen]
+        order = np.lexsort((rows, -values))
+        return [(int(rows[i]), float(values[i])) for i in order]
 
 
 class _EmptyLexical(LexicalIndex):

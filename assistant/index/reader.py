@@ -96,17 +96,19 @@ class IndexReader:
     def dense(self, query_vector: np.ndarray, *, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
         """The k nearest chunks (cosine), within the filters.
 
-        Two Chroma calls: the nearest ids with their distances, then the k chunks' text and metadata by id;
-        asking one query for documents and metadata costs several times more (100k chunks, 2 cores: 11 ms vs
-        2 + 4 ms unfiltered, 40 ms vs 11 + 4 ms over 12k allowed ids). Filters never reach Chroma's `where`,
-        which scans its metadata table (150-1,100 ms): the BM25 side's in-memory columns give the allowed ids;
+        Chroma gives the nearest ids with their distances; the chunks' text and metadata come from the BM25
+        side's rows of the same version, held in memory (from Chroma only for ids those rows lack). Asking Chroma
+        for documents and metadata costs several times more (100k chunks, 2 cores: one query with them 11 ms vs
+        2 ms for ids and distances; the 40 chunks by id 5-6 ms more). Filters never reach Chroma's `where`,
+        which scans its metadata table (150-1,100 ms): the BM25 side's in-memory columns give the allowed rows;
         a broad filter is served by over-fetching unfiltered and keeping the allowed hits (exact whenever k of
         them come back), a narrow one by passing the ids. Measured in benchmarks/bench_query.py."""
         from assistant.index.store import chroma_where
 
         where = chroma_where(filters)
         vector = [query_vector.tolist()]
-        ids = self.lexical.where_ids(filters) if where and filters is not None else None
+        lexical = self.lexical
+        ids = lexical.where_ids(filters) if where and filters is not None else None
         if ids is None:  # no filter (or an index whose BM25 rows lack ids): Chroma filters, as before
             got = self.collection.query(query_embeddings=vector, n_results=k, where=where, include=["distances"])
             nearest = list(zip(got["ids"][0], got["distances"][0], strict=True))
@@ -114,14 +116,17 @@ class IndexReader:
             nearest = self._nearest_within(vector, k, ids)
         if not nearest:
             return []
-        rows = self.collection.get(ids=[i for i, _ in nearest], include=["documents", "metadatas"])
-        by_id = {i: (d or "", m or {}) for i, d, m in zip(rows["ids"], rows["documents"] or [],
-                                                           rows["metadatas"] or [], strict=False)}
+        by_id = lexical.chunks_by_id([i for i, _ in nearest])
+        missing = [i for i, _ in nearest if i not in by_id]
+        if missing:
+            rows = self.collection.get(ids=missing, include=["documents", "metadatas"])
+            by_id.update({i: Chunk.from_metadata(i, d or "", m or {}) for i, d, m in
+                          zip(rows["ids"], rows["documents"] or [], rows["metadatas"] or [], strict=False)})
         out: list[ScoredChunk] = []
         for cid, distance in nearest:
             if cid in by_id:
                 cosine = 1.0 - float(distance)  # cosine space: distance = 1 - cosine
-                out.append(ScoredChunk(chunk=Chunk.from_metadata(cid, *by_id[cid]), score=cosine, dense=cosine))
+                out.append(ScoredChunk(chunk=by_id[cid], score=cosine, dense=cosine))
         return out
 
     def _nearest_within(self, vector: list[list[float]], k: int, ids: list[str]) -> list[tuple[str, float]]:

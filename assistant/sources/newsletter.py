@@ -172,6 +172,31 @@ def _clean_body(lines: list[str]) -> list[str]:
     return kept
 
 
+def _merge_bylines(blocks: list[tuple[int, str, list[str]]]) -> list[tuple[int, str, list[str]]]:
+    """Older Last Week in AI issues put a byline heading ("##### Will Knight, MIT Tech Review") between a linked
+    headline and its text; without this the byline became the story and the headline an empty one."""
+    out: list[tuple[int, str, list[str]]] = []
+    i = 0
+    while i < len(blocks):
+        level, heading, lines = blocks[i]
+        if i + 1 < len(blocks) and level and links_of(heading) and not _has_words(lines):
+            sub_level, sub_heading, sub_lines = blocks[i + 1]
+            # A byline may link its outlet ("Tim Dutton, [Medium](...)"); a heading that opens with a link is a
+            # headline of its own.
+            if sub_level > level and not _paragraph_item(sub_heading) and len(sub_heading.split()) <= 12:
+                out.append((level, heading, [link_text(sub_heading).strip(), "", *sub_lines]))
+                i += 2
+                continue
+        out.append(blocks[i])
+        i += 1
+    return out
+
+
+def _has_words(lines: list[str]) -> bool:
+    # A body of punctuation only (":/" under some Last Week in AI headlines) says nothing.
+    return any(re.search(r"\w", line) for line in lines)
+
+
 def parse_markdown_body(body: str) -> list[_Draft]:
     """Headings make sections or stories; link lists and "[headline](url) - summary" paragraphs make one
     story per item. A heading with no body of its own is a section label."""
@@ -188,6 +213,7 @@ def parse_markdown_body(body: str) -> list[_Draft]:
         else:
             cur.append(line)
     blocks.append((level, heading, cur))
+    blocks = _merge_bylines(blocks)
 
     drafts: list[_Draft] = []
     labels: list[tuple[int, str]] = []
@@ -200,6 +226,8 @@ def parse_markdown_body(body: str) -> list[_Draft]:
             if is_footer(link_text(line)):
                 body_lines, footer_seen = body_lines[:i], True
                 break
+        if not _has_words(body_lines):
+            body_lines = []
         text = "\n".join(body_lines).strip()
         heading_is_link = bool(links_of(heading))
         while labels and labels[-1][0] >= level > 0:

@@ -42,7 +42,7 @@ def run(job: dict, embedder: Embedder) -> None:
 
     if job["op"] == "ingest":
         report = ingest_paths(settings, embedder, [Path(p) for p in job["paths"]], fault=fault)
-        if not report.version:
+        if not report.issues:  # (an unchanged issue publishes no version: report.version is None then)
             raise RuntimeError(f"nothing ingested: {report.rejected}")
     elif job["op"] == "rebuild":
         rebuild_index(settings, embedder, fault=fault, reembed=job.get("reembed", False))

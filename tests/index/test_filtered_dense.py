@@ -74,3 +74,29 @@ def test_where_ids_follow_chroma_rules(reader) -> None:
         got = reader.collection.get(where=chroma_where(flt), include=[])
         assert ids is not None
         assert sorted(ids) == sorted(got["ids"]), flt
+
+
+def test_dense_chunks_from_bm25_rows_equal_chromas(reader, embedder, monkeypatch) -> None:
+    """The chunks of dense hits come from the BM25 side's rows held in memory (Chroma by id took 5-6 ms a search
+    at 100k chunks); they must be the chunks Chroma holds, and an id the rows lack still comes from Chroma."""
+    from assistant.models import Chunk
+
+    def chroma_chunks(ids: list[str]) -> dict[str, Chunk]:
+        got = reader.collection.get(ids=ids, include=["documents", "metadatas"])
+        return {i: Chunk.from_metadata(i, d or "", m or {})
+                for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+
+    every = [str(row["node_id"]) for row in reader.lexical.corpus]
+    assert reader.lexical.chunks_by_id(every) == chroma_chunks(every)
+    vector = embedder.encode_one("What did OpenAI release?")
+    for flt in _filters(reader):
+        hits = reader.dense(vector, k=8, filters=flt)
+        if hits:  # the last filter selects nothing
+            assert {h.chunk.chunk_id: h.chunk for h in hits} == chroma_chunks([h.chunk.chunk_id for h in hits])
+    hits = reader.dense(vector, k=8)
+    lacking = hits[0].chunk.chunk_id
+    held = reader.lexical.chunks_by_id
+    monkeypatch.setattr(reader.lexical, "chunks_by_id",
+                        lambda ids: {i: c for i, c in held(ids).items() if i != lacking})
+    again = reader.dense(vector, k=8)
+    assert [(h.chunk, h.dense) for h in again] == [(h.chunk, h.dense) for h in hits]

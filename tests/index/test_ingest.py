@@ -24,7 +24,9 @@ def test_ingest_is_incremental(tmp_path: Path, embedder) -> None:
 
     again = ingest_paths(settings, embedder, [issue])
     assert again.embedded == 0 and again.unchanged == 5
-    assert store.manifest().embedded_last_run == 0
+    # Nothing changed, so nothing is published: the same version stays current, no folder is left behind.
+    assert again.version is None and store.current() == first.version
+    assert [p.name for p in (settings.index_dir / "versions").iterdir()] == [first.version]
 
     # One changed story: one chunk embedded; a story removed from the issue: its chunk removed.
     text = issue.read_text()
@@ -34,6 +36,7 @@ def test_ingest_is_incremental(tmp_path: Path, embedder) -> None:
     issue.write_text(text[:start] + text[end:])
     changed = ingest_paths(settings, embedder, [issue])
     assert changed.embedded == 1 and changed.removed == 1
+    assert store.manifest().embedded_last_run == 1 and store.manifest().parent == first.version
     reader = store.open_reader()
     assert reader.count() == 4
     assert len(reader.lexical) == 4

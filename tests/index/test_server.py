@@ -42,7 +42,10 @@ def test_every_feature_in_server_mode(chroma_server: ChromaServer, tmp_path: Pat
     assert server_collections(settings, store) == {f"srvfeat-{first.version}"}
     assert not (store.version_dir(first.version) / "chroma").exists()  # vectors live on the server
     again = ingest_paths(settings, embedder, [issue.parent])
-    assert again.embedded == 0 and again.unchanged == 5 and store.manifest().embedded_last_run == 0
+    assert again.embedded == 0 and again.unchanged == 5
+    # Nothing changed: no new version, on disk or on the server.
+    assert again.version is None and store.current() == first.version
+    assert server_collections(settings, store) == {f"srvfeat-{first.version}"}
     issue.write_text(seed_variant("b"))
     changed = ingest_paths(settings, embedder, [issue.parent])
     assert (changed.embedded, changed.removed) == (1, 1)

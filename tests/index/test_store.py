@@ -62,10 +62,13 @@ def test_chain_keep_versions_and_rollback(tmp_path: Path, issue: Path, embedder)
     with pytest.raises(IndexMissingError, match="no earlier index version"):
         store.rollback()
     assert store.current() == versions[1]
-    # After a rollback a new write continues from the rolled-back version.
-    issue.write_text(seed_variant("b"))
+    # After a rollback a new write continues from the rolled-back version (variant b): the same issue again
+    # changes nothing and publishes nothing; variant a is a new version on top of it.
+    assert ingest_paths(settings, embedder, [issue]).version is None and store.chain() == [versions[1]]
+    issue.write_text(seed_variant("a"))
     newest = ingest_paths(settings, embedder, [issue]).version
-    assert store.chain() == [newest, versions[1]]
+    assert newest and store.chain() == [newest, versions[1]]
+    assert index_state(settings)[2] == 5
 
 
 def test_unswitched_and_legacy_versions(tmp_path: Path, issue: Path, embedder) -> None:

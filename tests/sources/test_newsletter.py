@@ -61,6 +61,25 @@ def test_last_week_in_ai_related_links_stay_with_story() -> None:
     assert len(top.links) >= 3  # the headline link plus its "Related:" list
 
 
+def test_last_week_in_ai_byline_headings_belong_to_their_story() -> None:
+    # 2018 issues: "#### [headline](url)", then "##### Author, Outlet", then the text.
+    issue = parse_issue(LWIAI / "2018-07-16-4.md")
+    first = issue.stories[0]
+    assert first.headline == "A team of AI algorithms just crushed humans in a complex computer game"
+    assert first.body.startswith("Will Knight, MIT Tech Review")
+    assert "OpenAI has followed up on its 2017 achievement" in first.body
+    strategies = next(s for s in issue.stories if s.headline == "An Overview of National AI Strategies")
+    assert strategies.body.startswith("Tim Dutton, Medium") and "national strategy for AI" in strategies.body
+    assert not any(s.headline.startswith(("Will Knight", "Tim Dutton")) for s in issue.stories)
+
+
+def test_punctuation_only_body_is_empty() -> None:
+    # Last Week in AI #336 has ":/" as the whole text under one headline.
+    issue = parse_issue(LWIAI / "2026-02-23-336.md")
+    story = next(s for s in issue.stories if s.headline.startswith("Pentagon threatens to cut off Anthropic"))
+    assert ":/" not in story.body
+
+
 @pytest.mark.parametrize(("name", "count", "number"), [
     ("2024-01-03-this-week-in-rust.md", 161, 528),
     ("2026-08-19-this-week-in-rust.md", 195, 665),
