@@ -140,8 +140,8 @@ def ingest(paths: tuple[Path, ...], issue_date: date | None, source_name: str | 
         click.echo(json.dumps({
             "files": report.files, "issues": len(report.issues), "stories": report.stories,
             "chunks": report.chunks, "embedded": report.embedded, "reused": report.reused,
-            "unchanged": report.unchanged, "removed": report.removed, "version": report.version,
-            "rejected": [{"path": p, "reason": r} for p, r in report.rejected],
+            "unchanged": report.unchanged, "removed": report.removed, "linked": report.linked,
+            "version": report.version, "rejected": [{"path": p, "reason": r} for p, r in report.rejected],
             "ingested": [{"path": display_path(i.path), "issue_id": i.issue_id, "stories": len(i.stories)}
                          for i in report.issues],
             "undated": [i.path for i in report.issues if i.date is None],
@@ -153,7 +153,9 @@ def ingest(paths: tuple[Path, ...], issue_date: date | None, source_name: str | 
                       markup=False)
         out.print(f"{len(report.issues)} issues, {report.stories} stories, {report.chunks} chunks: "
                   f"{report.embedded} embedded, {report.reused} reused, {report.unchanged} unchanged, "
-                  f"{report.removed} removed" + (f" -> index version {report.version}" if report.version else
+                  f"{report.removed} removed"
+                  + (f", {report.linked} feed entries linked as sources" if report.linked else "")
+                  + (f" -> index version {report.version}" if report.version else
                                                  " (nothing changed: no new index version)" if report.issues else ""))
     if not report.issues:
         sys.exit(1)

@@ -104,7 +104,7 @@ def test_feed_first_then_issue_gives_the_same_index(cli) -> None:
     before = feed["embedded"]
     issue = run("ingest", "--json", "--source", "Silo Weekly", str(settings.index_dir.parent / "issues"))
     # The issue's 3 stories are embedded; the 2 entries it tells become its links (merged, not counted removed).
-    assert (issue["stories"], issue["embedded"], issue["removed"]) == (3, 3, 0)
+    assert (issue["stories"], issue["embedded"], issue["removed"], issue["linked"]) == (3, 3, 0, 2)
     assert before > 10
     held = check_linked(run, settings)
     assert run("refresh", "--json")["embedded"] == 0

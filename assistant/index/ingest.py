@@ -38,6 +38,7 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     excluded: int = 0
+    linked: int = 0  # feed entries already indexed that now count as sources of an ingested story
     rejected: list[tuple[str, str]] = field(default_factory=list)
     version: str | None = None
 
@@ -239,7 +240,7 @@ def ingest_issues(settings: Settings, embedder: Embedder, issues: list[Issue], *
         # Feed entries already indexed that tell one of these stories become its links, in this same version
         # (no embedding; a no-op for an index that never had feeds).
         from assistant.sources.linking import link_issue_repeats
-        link_issue_repeats(writer, issues, index_dir=settings.index_dir)
+        report.linked = link_issue_repeats(writer, issues, index_dir=settings.index_dir)
     report.embedded, report.reused, report.removed = writer.embedded, writer.reused, writer.removed
     report.version = writer.version if writer.published else None  # None: nothing changed, nothing published
     return report
