@@ -50,8 +50,9 @@ class ValidationError(IndexWriteError):
 
 class IndexWriter:
     """Context manager: copies the current version (unless fresh), lets the caller change the copy, then
-    validates and publishes it; a write that changed nothing publishes nothing (`published` stays None). Any exception, or a kill, leaves the published version as it was; exceptions
-    other than the expected ones come out as IndexWriteError with one clear line."""
+    validates and publishes it; a write that changed nothing publishes nothing (`published` stays None). Any
+    exception, or a kill, leaves the published version as it was; exceptions other than the expected ones come
+    out as IndexWriteError with one clear line."""
 
     def __init__(self, store: IndexStore, embedder: Embedder, *, fresh: bool = False,
                  wait_seconds: float = 0.0, fault: FaultFn | None = None, operation: str = "ingest") -> None:
