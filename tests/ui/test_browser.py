@@ -212,7 +212,9 @@ def test_admin_tab_hidden_without_a_password(chromium: Any, no_admin_url: str) -
     page = context.new_page()
     page.goto(no_admin_url)
     page.get_by_text("NEWSDESK_ADMIN_PASSWORD").wait_for()
-    assert page.get_by_role("tab", name="Chat").is_visible()
+    # The note can render before the tab bar does; wait for the tabs, then check which ones exist.
+    page.get_by_role("tab", name="Chat").wait_for()
+    page.get_by_role("tab", name="Archive").wait_for()
     assert page.get_by_role("tab", name="Admin").count() == 0
     watch = PageWatch(page, no_admin_url)
     watch.shot("admin-off")
