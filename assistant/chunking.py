@@ -36,6 +36,20 @@ def _windows(sentences: list[str], *, max_words: int, overlap: int) -> list[list
     return windows
 
 
+def _sentences_by_line(body: str) -> list[str]:
+    """The body's sentences, each that opens a line of the body marked with a leading newline, so a window keeps
+    the story's line breaks: a "Related:" link list does not run into the paragraph after it."""
+    out: list[str] = []
+    for line in body.split("\n"):
+        for i, sentence in enumerate(split_sentences(line)):
+            out.append("\n" + sentence if i == 0 else sentence)
+    return out
+
+
+def _join(window: list[str]) -> str:
+    return " ".join(window).replace(" \n", "\n").lstrip("\n")
+
+
 def chunk_story(story: Story, *, max_words: int = DEFAULT_MAX_WORDS,
                 overlap: int = DEFAULT_OVERLAP_SENTENCES) -> list[Chunk]:
     iso = story.date.isoformat() if story.date else None
@@ -45,8 +59,8 @@ def chunk_story(story: Story, *, max_words: int = DEFAULT_MAX_WORDS,
     else:
         # Each window repeats the headline so a chunk found alone still says what story it belongs to.
         budget = max(40, max_words - len(story.headline.split()))
-        texts = [f"{story.headline}\n" + " ".join(w) for w in
-                 _windows(split_sentences(body), max_words=budget, overlap=overlap)]
+        texts = [f"{story.headline}\n" + _join(w) for w in
+                 _windows(_sentences_by_line(body), max_words=budget, overlap=overlap)]
     chunks = []
     for i, text in enumerate(texts):
         chunks.append(Chunk(

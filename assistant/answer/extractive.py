@@ -85,7 +85,8 @@ def _clean(sentence: str) -> str:
 def _drop_related(text: str) -> str:
     """Drop a "Related: * headline * headline" list (other articles' headlines, not this story's facts).
 
-    Long stories reach us with their lines joined, so the last headline runs into the body's first sentence:
+    Chunks written before chunking kept line breaks reach us with their lines joined, so the last headline runs
+    into the body's first sentence:
     "... competition heats up OpenAI will begin testing ...". Headlines are in the present tense and the
     body's lead in the past ("OpenAI released ...", "MiniMax has released ..."), so the body starts at a
     capitalised word that follows a lower-case one and is followed within four words by such a verb; a Title
@@ -162,7 +163,8 @@ def _usable(sentence: str) -> bool:
     words = len(sentence.split())
     return (MIN_SENTENCE_WORDS <= words <= MAX_SENTENCE_WORDS and not LINKY_RE.search(sentence)
             and not SKIP_RE.match(sentence) and not INSTRUCTION_RE.search(sentence)
-            and not sentence[:1].islower())  # a fragment cut from something before it
+            and not sentence[:1].islower()  # a fragment cut from something before it
+            and sentence.count("|") < 2)  # a markdown table row (This Week in Rust's perf triage), not a claim
 
 
 def with_leads(hits: list[ScoredChunk], fetch: LeadFetcher | None) -> list[ScoredChunk]:

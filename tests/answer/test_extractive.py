@@ -102,6 +102,13 @@ def test_candidates_skip_fragments_related_lists_and_instructions() -> None:
     assert _drop_related("Related: * Something vague happens here Somebody thinks. Next one.").endswith("\nNext one.")
 
 
+def test_candidates_skip_markdown_table_rows() -> None:
+    text = ("Rust Compiler Performance Triage\nA mixed week with an LLVM update that improved compile times.\n"
+            "| (instructions:u) | mean | range | count |\n| Regressions ❌ | 0.5% | [0.2%, 1.1%] | 12 |")
+    assert [c.text for c in _candidates([chunk(text, "Rust Compiler Performance Triage")])] == [
+        "A mixed week with an LLVM update that improved compile times."]
+
+
 def test_headline_only_item_is_quoted_as_its_headline() -> None:
     hits = [chunk("The Drama at Thinking Machines, a New A.I. Start-Up, Is Riveting Silicon Valley\n:/",
                   "The Drama at Thinking Machines, a New A.I. Start-Up, Is Riveting Silicon Valley")]
