@@ -53,6 +53,8 @@ class LexicalIndex:
         return len(self.corpus)
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
+        """Which rows the filters keep (None: no filter); the same rules as `chroma_where`, so the dense and BM25
+        sides of a search see the same chunks. A date bound leaves undated chunks out."""
         if filters is None or filters.empty:
             return None
         keep = np.ones(len(self.corpus), dtype=bool)
@@ -84,8 +86,8 @@ class LexicalIndex:
         return np.isin(inverse, np.flatnonzero(np.isin(uniques, values)))
 
     def where_ids(self, filters: Filters) -> list[str] | None:
-        """Ids of the chunks that `chroma_where(filters)` selects (same rules, undated chunks included by
-        `until` alone), from the columns held in memory; None when a row lacks its id. The dense side queries
+        """Ids of the chunks that `chroma_where(filters)` selects (the rows `mask` keeps), from the columns held
+        in memory; None when a row lacks its id. The dense side queries
         Chroma with these ids: its own metadata filter is 5-10x slower at 100k chunks (index/reader.py)."""
         if not self.corpus:
             return []
@@ -95,23 +97,8 @@ class LexicalIndex:
             self._ids = ids if all(ids) else False
         if ids is False:
             return None
-        return list(ids[self.where_mask(filters)].tolist())
-
-    def where_mask(self, filters: Filters) -> np.ndarray:
-        """Which rows `chroma_where(filters)` selects (where_ids as a mask over the rows)."""
-        keep = np.ones(len(self.corpus), dtype=bool)
-        dates = self._dates()
-        if filters.since:
-            keep &= dates >= int(filters.since.strftime("%Y%m%d"))
-        if filters.until:
-            keep &= dates <= int(filters.until.strftime("%Y%m%d"))
-        if filters.since and not filters.until:
-            keep &= dates > 0
-        for key, values in (("source_name", filters.sources), ("section", filters.sections),
-                            ("issue_id", filters.issues), ("source_kind", filters.kinds)):
-            if values:
-                keep &= self._isin(key, values)
-        return keep
+        keep = self.mask(filters)
+        return list(ids.tolist() if keep is None else ids[keep].tolist())
 
     def positions(self) -> dict[str, int]:
         """Row index of each chunk id (built on first use: ~10 MB at 100k chunks)."""

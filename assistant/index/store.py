@@ -58,7 +58,9 @@ def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
         conds.append({"date_int": {"$gte": int(filters.since.strftime("%Y%m%d"))}})
     if filters.until:
         conds.append({"date_int": {"$lte": int(filters.until.strftime("%Y%m%d"))}})
-    if filters.since and not filters.until:
+    if filters.until and not filters.since:
+        # A date range leaves undated stories (date_int 0) out, as the BM25 side's mask does; `since` alone
+        # already excludes them.
         conds.append({"date_int": {"$gt": 0}})
     for key, values in (("source_name", filters.sources), ("section", filters.sections),
                         ("issue_id", filters.issues), ("source_kind", filters.kinds)):

@@ -36,7 +36,7 @@ def _filters(reader) -> list[Filters | None]:
     return [
         None,                                                  # no filter
         Filters(since=first),                                  # broad: almost everything (over-fetch path)
-        Filters(until=last),                                   # broad, and undated chunks count as in `where`
+        Filters(until=last),                                   # broad; undated chunks are left out
         Filters(since=last - timedelta(days=10), until=last),  # narrow: ids path
         Filters(sources=[sources[-1][0]]),
         Filters(sources=[s for s, _ in sources]),
@@ -74,6 +74,14 @@ def test_where_ids_follow_chroma_rules(reader) -> None:
         got = reader.collection.get(where=chroma_where(flt), include=[])
         assert ids is not None
         assert sorted(ids) == sorted(got["ids"]), flt
+        # The BM25 side filters the same rows, so both halves of a hybrid search see the same chunks.
+        mask = reader.lexical.mask(flt)
+        assert mask is not None
+        assert sorted(row["node_id"] for row, keep in zip(reader.lexical.corpus, mask, strict=True) if keep) \
+            == sorted(ids), flt
+    undated = {c.chunk_id for c in reader.get_chunks() if not c.date_int}
+    assert undated  # the seed issue has no date
+    assert not undated & set(reader.lexical.where_ids(Filters(until=date(2100, 1, 1))) or [])
 
 
 def test_dense_chunks_from_bm25_rows_equal_chromas(reader, embedder, monkeypatch) -> None:
