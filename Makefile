@@ -33,11 +33,13 @@ run: index
 lint: setup-test
 	$(VENV)/bin/ruff check assistant tests benchmarks app.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test: setup-test
 	bash scripts/test-deps.sh
 	$(VENV)/bin/ruff check assistant tests benchmarks app.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -rs --durations=15
 
 # Every figure of README "Performance" (prints tables, writes benchmarks/results/*.json). Long: about an hour on

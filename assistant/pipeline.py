@@ -12,19 +12,20 @@ from typing import TYPE_CHECKING, Any
 from assistant.answer import AnswerEvent, final_answer, make_answerer
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.llm import LLMAnswerer
+from assistant.archive.coverage import ArchiveResult, Coverage, coverage, search_archive
 from assistant.config import Settings
-from assistant.coverage import ArchiveResult, Coverage, coverage, search_archive
-from assistant.embedding import Embedder
-from assistant.index.ingest import IngestReport, ProgressFn, ingest_paths
+from assistant.embedding.encoder import Embedder
 from assistant.index.store import IndexStore, ReaderCache
+from assistant.ingest.issues import IngestReport, ProgressFn, ingest_paths
 
 if TYPE_CHECKING:
-    from assistant.index.rebuild import RebuildReport
-from assistant.models import Answer, Chunk, Filters
+    from assistant.ingest.rebuild import RebuildReport
+from assistant.errors import NewsdeskError
+from assistant.records import Answer, Chunk, Filters
 from assistant.retrieval.hybrid import HybridRetriever, SearchResult
 
 
-class QuestionError(ValueError):
+class QuestionError(NewsdeskError, ValueError):
     """A question that cannot be asked as given (empty, too long)."""
 
 
@@ -104,7 +105,7 @@ class Newsdesk:
 
     def archive(self, query: str, *, filters: Filters | None = None, sort: str = "relevance",
                 limit: int = 50) -> ArchiveResult:
-        """Earlier coverage: stories that mention the query, by relevance or date (assistant/coverage.py)."""
+        """Earlier coverage: stories that mention the query, by relevance or date (assistant/archive/coverage.py)."""
         return search_archive(self, query, filters=filters, sort=sort, limit=limit)
 
     def coverage(self, query: str, *, filters: Filters | None = None) -> Coverage:
@@ -121,7 +122,7 @@ class Newsdesk:
     def rebuild(self, *, wait_seconds: float = 0.0, progress: ProgressFn | None = None,
                 reembed: bool = False) -> RebuildReport:
         """A fresh version from the recorded sources, validated and switched to atomically (index/rebuild.py)."""
-        from assistant.index.rebuild import rebuild_index
+        from assistant.ingest.rebuild import rebuild_index
 
         report = rebuild_index(self.settings, self.embedder, wait_seconds=wait_seconds, progress=progress,
                                reembed=reembed)
@@ -130,7 +131,7 @@ class Newsdesk:
 
     def remove(self, target: str, *, wait_seconds: float = 0.0) -> int:
         """Remove an issue (issue id), a story (story id) or a feed entry (its link); returns chunks removed."""
-        from assistant.index.ingest import remove_target
+        from assistant.ingest.issues import remove_target
 
         removed = remove_target(self.settings, self.embedder, target, wait_seconds=wait_seconds)
         self.readers.invalidate()

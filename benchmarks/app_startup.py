@@ -86,7 +86,7 @@ def main(index_dir: Path | None, runs: int, question: str) -> None:
         if not (index_dir / "CURRENT").exists():
             index_dir = Path(tempfile.mkdtemp(prefix="newsdesk-startup-")) / "idx"
             print(f"building a temp index of corpus/issues in {index_dir} ...", flush=True)
-            subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(REPO / "corpus" / "issues"),
+            subprocess.run([sys.executable, "-m", "assistant.cli.main", "ingest", str(REPO / "corpus" / "issues"),
                             "--index-dir", str(index_dir)], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     info = machine()
     serving: list[float] = []

@@ -1,4 +1,4 @@
-"""Near-duplicate detection (assistant/dedup.py) on real data: precision on hand-checked pairs, plus recall on
+"""Near-duplicate detection (assistant/sources/dedup.py) on real data: precision on hand-checked pairs, plus recall on
 syndication variants of the real feed entries.
 
 Items: the 610 entries of the 27 real feeds (one source per feed), the 326 news articles of MultiHop-RAG's gold
@@ -23,8 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 
 from common import LWIAI, ML_PAPERS, REPO, SHARED, TWIR, machine, parse_folder, table, write_result  # isort: skip
-import assistant.dedup as dedup  # noqa: E402
-from assistant.dedup import DuplicateFinder, Signature, clean_url, compare  # noqa: E402
+import assistant.sources.dedup as dedup  # noqa: E402
+from assistant.sources.dedup import DuplicateFinder, Signature, clean_url, compare  # noqa: E402
 from assistant.sources.feeds import parse_feed  # noqa: E402
 
 LABELS = REPO / "benchmarks" / "dedup_labels.json"

@@ -33,9 +33,9 @@ import click
 from common import CACHE, LWIAI, issue_files, machine, machine_line, table, verdict, write_result  # isort: skip
 from bench_ingest import TimedEmbedder  # noqa: E402
 
-from assistant.chunking import chunk_stories  # noqa: E402
 from assistant.config import EmbedBackend, Settings  # noqa: E402
-from assistant.index.ingest import ingest_paths, parse_files  # noqa: E402
+from assistant.ingest.chunking import chunk_stories  # noqa: E402
+from assistant.ingest.issues import ingest_paths, parse_files  # noqa: E402
 
 TARGET = 1.3
 # Bump to invalidate cached base indexes (or pass --rebuild) when the on-disk index format changes.

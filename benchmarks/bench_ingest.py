@@ -24,9 +24,9 @@ import click
 from common import (  # isort: skip
     LWIAI, TimedEmbedder, issue_files, machine, machine_line, parse_folder, table, verdict, write_result,
 )
-from assistant.chunking import chunk_stories  # noqa: E402
 from assistant.config import EmbedBackend, Settings  # noqa: E402
-from assistant.embedding import Embedder, default_model_path  # noqa: E402
+from assistant.embedding.encoder import Embedder, default_model_path  # noqa: E402
+from assistant.ingest.chunking import chunk_stories  # noqa: E402
 
 TARGET = 0.9
 
@@ -57,7 +57,7 @@ def workload(chunks: int | None) -> Workload:
 
 def newsdesk_ingest(files: list[Path], embedder: Embedder) -> tuple[float, int]:
     """One `newsdesk ingest FILES` into a fresh index; returns (seconds, chunks embedded)."""
-    from assistant.index.ingest import ingest_paths
+    from assistant.ingest.issues import ingest_paths
 
     root = Path(tempfile.mkdtemp(prefix="nd-bench-ingest-"))
     try:

@@ -25,8 +25,8 @@ from common import machine, machine_line, real_chunks, table, verdict, write_res
 from bench_ingest import newsdesk_ingest, workload  # noqa: E402
 
 from assistant.config import EmbedBackend  # noqa: E402
-from assistant.embedding import Embedder, default_model_path  # noqa: E402
-from assistant.onnx_backend import OnnxEncoder  # noqa: E402
+from assistant.embedding.encoder import Embedder, default_model_path  # noqa: E402
+from assistant.embedding.onnx import OnnxEncoder  # noqa: E402
 
 COSINE_TARGET = 0.999
 SPEED_TARGET = 1.4

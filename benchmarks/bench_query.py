@@ -33,7 +33,7 @@ from big_index import big_index, settings_for  # noqa: E402
 from queries import QUESTIONS  # noqa: E402
 
 from assistant.config import EmbedBackend  # noqa: E402
-from assistant.models import Filters  # noqa: E402
+from assistant.records import Filters  # noqa: E402
 
 P95_TARGET_MS = 60.0
 RATIO_TARGET = 2.5

@@ -19,7 +19,7 @@ import click
 
 from common import SHARED, TimedEmbedder, machine, machine_line, table, write_result  # isort: skip
 from assistant.config import EmbedBackend, Settings  # noqa: E402
-from assistant.refresh import RefreshHooks, RefreshReport, refresh_feeds  # noqa: E402
+from assistant.ingest.refresh import RefreshHooks, RefreshReport, refresh_feeds  # noqa: E402
 from assistant.sources.feedlist import FeedList, FeedSpec  # noqa: E402
 from tests.feedserver import FeedServer  # noqa: E402
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from common import CACHE, LWIAI, TWIR, real_chunks  # isort: skip
 from assistant.config import Settings  # noqa: E402
-from assistant.models import Chunk, content_hash  # noqa: E402
+from assistant.records import Chunk, content_hash  # noqa: E402
 from assistant.sources.text import split_sentences  # noqa: E402
 
 NOISE = 0.01

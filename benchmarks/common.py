@@ -28,9 +28,9 @@ from assistant.config import offline_environment  # noqa: E402
 
 offline_environment()
 
-from assistant.chunking import chunk_stories  # noqa: E402
-from assistant.embedding import Embedder  # noqa: E402
-from assistant.models import Chunk, Issue  # noqa: E402
+from assistant.embedding.encoder import Embedder  # noqa: E402
+from assistant.ingest.chunking import chunk_stories  # noqa: E402
+from assistant.records import Chunk, Issue  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 SHARED = REPO.parent / "shared" / "data"
@@ -41,14 +41,14 @@ CACHE = Path(os.environ.get("NEWSDESK_BENCH_CACHE", "/tmp/newsdesk-bench"))
 
 
 def issue_files(folder: Path) -> list[Path]:
-    from assistant.index.ingest import collect_files
+    from assistant.ingest.issues import collect_files
 
     files, _ = collect_files([folder])
     return files
 
 
 def parse_folder(folder: Path, *, limit: int | None = None) -> list[Issue]:
-    from assistant.index.ingest import parse_files
+    from assistant.ingest.issues import parse_files
 
     files = issue_files(folder)
     issues, _ = parse_files(files[:limit] if limit else files)

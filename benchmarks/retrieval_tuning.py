@@ -34,12 +34,12 @@ from assistant.config import Settings, offline_environment  # noqa: E402
 
 offline_environment()
 
-from assistant.embedding import Embedder  # noqa: E402
+from assistant.embedding.encoder import Embedder  # noqa: E402
 from assistant.evaluation.datasets import load  # noqa: E402
 from assistant.evaluation.metrics import first_rank, score  # noqa: E402
 from assistant.evaluation.runner import prepare_index, split_of  # noqa: E402
 from assistant.index.store import IndexStore, ReaderCache  # noqa: E402
-from assistant.models import Filters  # noqa: E402
+from assistant.records import Filters  # noqa: E402
 from assistant.retrieval.hybrid import HybridRetriever  # noqa: E402
 
 LEXICAL = (0.0, 0.1, 0.15, 0.2, 0.3)

@@ -19,7 +19,7 @@ import numpy as np
 
 from common import CACHE, LWIAI, TWIR, real_chunks  # isort: skip
 from assistant.config import EmbedBackend  # noqa: E402
-from assistant.embedding import Embedder, default_model_path  # noqa: E402
+from assistant.embedding.encoder import Embedder, default_model_path  # noqa: E402
 
 SHARD = 2048
 

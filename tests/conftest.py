@@ -28,14 +28,14 @@ def make_settings(index_dir: Path, **kw: object) -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embedding import Embedder
+    from assistant.embedding.encoder import Embedder
 
     return Embedder()
 
 
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Settings:
-    from assistant.index.ingest import ingest_paths
+    from assistant.ingest.issues import ingest_paths
 
     settings = make_settings(tmp_path_factory.mktemp("seed-index"))
     ingest_paths(settings, embedder, [SEED_DIR])
@@ -44,7 +44,7 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Settings:
 
 @pytest.fixture(scope="session")
 def corpus_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Settings:
-    from assistant.index.ingest import ingest_paths
+    from assistant.ingest.issues import ingest_paths
 
     settings = make_settings(tmp_path_factory.mktemp("corpus-index"))
     ingest_paths(settings, embedder, [CORPUS_ISSUES])
@@ -69,5 +69,5 @@ def free_port() -> int:
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """The real `newsdesk` command in a subprocess, as a user runs it."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "assistant.cli.main", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, cwd=REPO)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from assistant.chunking import chunk_story
-from assistant.models import SourceKind, Story
+from assistant.ingest.chunking import chunk_story
+from assistant.records import SourceKind, Story
 
 
 def long_story(body: str) -> Story:

@@ -1,4 +1,4 @@
-"""Archive search and the coverage timeline (assistant/coverage.py), and `newsdesk search` / `newsdesk coverage`."""
+"""Archive search and the coverage timeline (assistant/archive/coverage.py), and `newsdesk search` / `newsdesk coverage`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from assistant.config import Settings
-from assistant.coverage import (
+from assistant.archive.coverage import (
     ArchiveHit,
     SortOrder,
     build_coverage,
@@ -17,7 +16,8 @@ from assistant.coverage import (
     question_for,
     sort_hits,
 )
-from assistant.models import Filters
+from assistant.config import Settings
+from assistant.records import Filters
 from tests.conftest import run_cli
 
 HBM4_HEADLINE = "AMD + Samsung: HBM4 for the MI455X"

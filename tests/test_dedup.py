@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from assistant.dedup import (
+from assistant.sources.dedup import (
     DuplicateFinder,
     Signature,
     clean_url,

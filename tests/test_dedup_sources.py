@@ -25,8 +25,8 @@ SILOS_ISSUE = "https://news.example/2023/01/silos"
 
 @pytest.fixture
 def cli(tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch):
-    from assistant.cli import main
-    from assistant.embedding import Embedder
+    from assistant.cli.main import main
+    from assistant.embedding.encoder import Embedder
 
     monkeypatch.setattr(Embedder, "from_settings", classmethod(lambda cls, s: embedder))  # load the model once
     shutil.copy(FEED, tmp_path / "rubenerd.rss")

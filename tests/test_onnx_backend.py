@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.chunking import chunk_stories
 from assistant.config import EmbedBackend
-from assistant.embedding import Embedder, EmbeddingError, default_model_path
-from assistant.onnx_backend import META, MODEL_FILE, OnnxEncoder, cache_folder, cache_key
+from assistant.embedding.encoder import Embedder, EmbeddingError, default_model_path
+from assistant.embedding.onnx import META, MODEL_FILE, OnnxEncoder, cache_folder, cache_key
+from assistant.ingest.chunking import chunk_stories
 from assistant.sources.newsletter import parse_issue
 from tests.conftest import CORPUS_ISSUES, REPO, make_settings
 
@@ -56,8 +56,8 @@ def test_cache_is_reused_without_torch(onnx_cache: Path) -> None:
     folder = cache_folder(str(default_model_path()), onnx_cache)
     stamp = (folder / MODEL_FILE).stat().st_mtime_ns
     code = ("import sys; from pathlib import Path\n"
-            "from assistant.embedding import default_model_path\n"
-            "from assistant.onnx_backend import OnnxEncoder\n"
+            "from assistant.embedding.encoder import default_model_path\n"
+            "from assistant.embedding.onnx import OnnxEncoder\n"
             f"enc = OnnxEncoder.for_model(str(default_model_path()), cache_dir=Path({str(onnx_cache)!r}))\n"
             "v = enc.encode(['a sentence about language models'])\n"
             "print(v.shape[1], 'torch' in sys.modules)\n")
@@ -109,7 +109,7 @@ def test_unwritable_cache_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_dimension_without_loading_the_model(tmp_path: Path) -> None:
     # An ingest that embeds nothing records the dimension; it must not pay for importing torch.
-    code = ("import sys\nfrom assistant.embedding import Embedder\n"
+    code = ("import sys\nfrom assistant.embedding.encoder import Embedder\n"
             "print(Embedder().dimension, 'torch' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.stdout.split() == ["384", "False"], done.stderr[-800:]

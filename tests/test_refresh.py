@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.config import Settings
-from assistant.index.ingest import ingest_paths, remove_target
 from assistant.index.store import IndexStore
-from assistant.refresh import FAILED, NOT_MODIFIED, OK, FeedOutcome, RefreshReport, refresh_feeds
+from assistant.ingest.issues import ingest_paths, remove_target
+from assistant.ingest.refresh import FAILED, NOT_MODIFIED, OK, FeedOutcome, RefreshReport, refresh_feeds
 from assistant.sources.feedlist import FeedList, FeedSpec
 from assistant.sources.feedstate import STATE_FILE
 from tests.conftest import SHARED, make_settings, run_cli
@@ -138,7 +138,7 @@ def test_unreadable_state_costs_a_re_read_but_no_embedding(tmp_path: Path, embed
 
 def lexical_hits(settings: Settings, query: str, **filters: list[str]) -> list:
     """What the BM25 side of the current version returns (through the reader, with its filter columns)."""
-    from assistant.models import Filters
+    from assistant.records import Filters
 
     reader = IndexStore(settings).open_reader()
     try:
@@ -271,7 +271,7 @@ def test_feed_entry_repeating_a_newsletter_story_is_linked_to_it(tmp_path: Path,
     assert refresh_feeds(settings, embedder).version is None  # nothing for the refresh to do
 
     # A rebuild writes the issue with its own links only: the refresh notices and writes them back.
-    from assistant.index.rebuild import rebuild_index
+    from assistant.ingest.rebuild import rebuild_index
 
     rebuild_index(settings, embedder)
     assert "https://mirror.example/widget" not in [c for c in chunks_of(settings)
@@ -323,7 +323,7 @@ def test_full_text_feeds_index_the_article_page_once(tmp_path: Path, embedder) -
 
 
 def test_feeds_commands(tmp_path: Path) -> None:
-    from assistant.cli import main
+    from assistant.cli.main import main
 
     opml = tmp_path / "feeds.opml"
     env = {"NEWSDESK_FEEDS_FILE": str(opml), "NEWSDESK_INDEX_DIR": str(tmp_path / "index")}
@@ -352,8 +352,8 @@ def test_feeds_commands(tmp_path: Path) -> None:
 
 
 def test_refresh_command_prints_embeddings(tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.cli import main
-    from assistant.embedding import Embedder
+    from assistant.cli.main import main
+    from assistant.embedding.encoder import Embedder
 
     monkeypatch.setattr(Embedder, "from_settings", classmethod(lambda cls, s: embedder))
     (tmp_path / "f.xml").write_bytes(rss("Desk", [item(1, "Ferries resume after the storm.")]))

@@ -14,7 +14,7 @@ from assistant.config import AnswerMode, Settings
 if TYPE_CHECKING:
     from assistant.answer.extractive import ExtractiveAnswerer, LeadFetcher
     from assistant.answer.llm import LLMAnswerer
-    from assistant.embedding import Embedder
+    from assistant.embedding.encoder import Embedder
 
 __all__ = ["AnswerEvent", "final_answer", "make_answerer", "stream_answer"]
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from assistant.answer.events import AnswerEvent, final_answer
 from assistant.answer.verify import STOPWORDS, TOKEN_RE, names_in, tokens
-from assistant.models import Answer, Filters
+from assistant.records import Answer, Filters
 
 if TYPE_CHECKING:
     from assistant.pipeline import Newsdesk

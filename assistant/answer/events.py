@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.models import Answer
+from assistant.records import Answer
 
 EventKind = Literal["status", "question", "delta", "answer"]
 

@@ -36,8 +36,8 @@ from assistant.answer.verify import (
     refusal,
     term_set,
 )
-from assistant.embedding import Embedder
-from assistant.models import Answer, Chunk, Citation, ScoredChunk
+from assistant.embedding.encoder import Embedder
+from assistant.records import Answer, Chunk, Citation, ScoredChunk
 from assistant.sources.text import split_sentences
 
 __all__ = ["REFUSAL", "ExtractiveAnswerer", "citation", "refusal"]

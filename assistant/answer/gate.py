@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answer.verify import STOPWORDS, _stem, names_in, numbers_in, term_set, tokens
-from assistant.models import ScoredChunk
+from assistant.records import ScoredChunk
 
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 

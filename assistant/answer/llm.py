@@ -33,7 +33,8 @@ from assistant.answer.verify import (
     strip_instructions,
 )
 from assistant.config import AnswerMode, Settings
-from assistant.models import Answer, ScoredChunk
+from assistant.errors import NewsdeskError
+from assistant.records import Answer, ScoredChunk
 
 NO_ANSWER = "The sources do not answer this question."
 
@@ -57,7 +58,7 @@ Follow-up message: {message}
 Standalone question:"""
 
 
-class LLMError(RuntimeError):
+class LLMError(NewsdeskError, RuntimeError):
     """The LLM backend is misconfigured or unreachable; the message is one line meant for the user."""
 
 

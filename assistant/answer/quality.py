@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer.verify import split_claims
-from assistant.models import Answer
+from assistant.records import Answer
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 

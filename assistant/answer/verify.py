@@ -21,8 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from assistant.embedding import Embedder
-from assistant.models import Answer, Citation, ScoredChunk
+from assistant.embedding.encoder import Embedder
+from assistant.records import Answer, Citation, ScoredChunk
 from assistant.sources.text import split_sentences
 
 REFUSAL = "The archive does not cover this."

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from assistant.models import Issue, SourceKind, Story
+from assistant.errors import NewsdeskError
+from assistant.records import Issue, SourceKind, Story
 from assistant.sources.newsletter import parse_date
 from assistant.sources.text import html_to_text, normalize_ws
 
@@ -25,7 +26,7 @@ REALTIMEQA_NOTE = ("RealTime QA: every non-empty evidence paragraph (HTML stripp
                    "by the first quiz that used it; each question's question_date is its as-of date.")
 
 
-class DatasetError(ValueError):
+class DatasetError(NewsdeskError, ValueError):
     """A data set that cannot be loaded (missing folder, unreadable file)."""
 
 
@@ -144,7 +145,7 @@ def _norm(text: str) -> str:
 def load_corpus_qa(path: Path | None = None, corpus: Path | None = None) -> EvalSet:
     """The hand-checked questions about the bundled corpus; gold = stories with the listed headlines (within
     the listed issue when one is given). Out-of-archive questions (no gold) are left out of the scores."""
-    from assistant.index.ingest import collect_files, parse_files
+    from assistant.ingest.issues import collect_files, parse_files
 
     path = path or CORPUS_QA
     try:

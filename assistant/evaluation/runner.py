@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embedding import Embedder
+from assistant.embedding.encoder import Embedder
 from assistant.evaluation.datasets import EvalQuestion, EvalSet
 from assistant.evaluation.metrics import Scores, first_rank, score
-from assistant.index.ingest import ingest_issues
 from assistant.index.store import IndexStore, ReaderCache
+from assistant.ingest.issues import ingest_issues
 from assistant.retrieval.hybrid import HybridRetriever
 
 SPLITS = ("all", "dev", "test")

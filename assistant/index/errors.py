@@ -1,17 +1,18 @@
 """Index errors. Each carries one line for the user; the CLI prints it, the web app shows it."""
-
 from __future__ import annotations
 
+from assistant.errors import NewsdeskError
 
-class IndexMissingError(RuntimeError):
+
+class IndexMissingError(NewsdeskError, RuntimeError):
     """No published index yet (or the version the pointer names is gone)."""
 
 
-class IndexUnavailableError(RuntimeError):
+class IndexUnavailableError(NewsdeskError, RuntimeError):
     """The index (or the Chroma server) cannot be reached right now; retrying later may work."""
 
 
-class IndexWriteError(RuntimeError):
+class IndexWriteError(NewsdeskError, RuntimeError):
     """A write (ingest, remove, rebuild) failed part-way; the current version is unchanged."""
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from assistant.models import Chunk, Filters, ScoredChunk
+from assistant.records import Chunk, Filters, ScoredChunk
 
 _FILTER_KEYS = ("date_int", "source_name", "section", "issue_id", "source_kind")
 # LlamaIndex's serialised node repeats the text and every metadata field (~2 KB a chunk); kept in memory it made

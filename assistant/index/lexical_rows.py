@@ -24,7 +24,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from assistant.models import Chunk
+from assistant.records import Chunk
 
 ROWS_FILE = "rows.json"
 TOKENS_FILE = "tokens.npy"

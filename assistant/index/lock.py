@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from assistant.errors import NewsdeskError
 
-class WriterBusyError(RuntimeError):
+
+class WriterBusyError(NewsdeskError, RuntimeError):
     """Another process is writing this index."""
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from assistant.index.errors import IndexMissingError, IndexUnavailableError
 from assistant.index.lexical import LexicalIndex
-from assistant.models import Chunk, Filters, ScoredChunk
+from assistant.records import Chunk, Filters, ScoredChunk
 
 if TYPE_CHECKING:
     from assistant.index.snapshot import ReaderCopy

@@ -4,15 +4,14 @@ One record per issue id: its kind ("file" for newsletter files, "feed" for feeds
 registers), a reference (a path or URL) and the options it was read with. Story-level removals are kept as
 exclusions, so neither a rebuild nor a later ingest of the same issue brings a removed story back.
 
-Hook for other source kinds (feeds): give SOURCE_READERS[kind] a "module:function" (or call
-register_source_reader) taking (settings, records) and returning a SourceReadResult. During a rebuild every
+Hook for other source kinds (feeds): call register_source_reader(kind, reader) with a function taking
+(settings, records) and returning a SourceReadResult. During a rebuild every
 record of that kind goes to it; records it cannot read again, and records of kinds without a reader, keep
 their chunks from the current version, so a rebuild never loses documents.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from assistant.models import Issue
+from assistant.records import Issue
 
 SOURCES_FILE = "sources.json"
 
@@ -50,11 +49,9 @@ class SourceReadResult:
 
 SourceReader = Callable[[Settings, list[SourceRecord]], SourceReadResult]
 
-# kind -> a reader, or "module:function" imported when a rebuild first needs it.
-SOURCE_READERS: dict[str, SourceReader | str] = {
-    "file": "assistant.index.sources:read_file_sources",
-    "feed": "assistant.refresh:read_feed_sources",
-}
+# kind -> its reader. The modules that write a kind register its reader when imported (assistant/ingest/issues.py
+# "file", assistant/ingest/refresh.py "feed"), so this lower layer never names a higher one.
+SOURCE_READERS: dict[str, SourceReader] = {}
 
 
 def register_source_reader(kind: str, reader: SourceReader) -> None:
@@ -62,16 +59,7 @@ def register_source_reader(kind: str, reader: SourceReader) -> None:
 
 
 def source_reader(kind: str) -> SourceReader | None:
-    entry = SOURCE_READERS.get(kind)
-    if entry is None or callable(entry):
-        return entry
-    module, _, name = entry.partition(":")
-    try:
-        found = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-    SOURCE_READERS[kind] = found
-    return found  # type: ignore[no-any-return]
+    return SOURCE_READERS.get(kind)
 
 
 @dataclass
@@ -121,22 +109,3 @@ def file_record(issue: Issue, *, issue_date: date | None, source_name: str | Non
     return SourceRecord(issue_id=issue.issue_id, kind="file", ref=str(Path(issue.path).resolve()),
                         options={"issue_date": issue_date.isoformat() if issue_date else None,
                                  "source_name": source_name})
-
-
-def read_file_sources(settings: Settings, records: list[SourceRecord]) -> SourceReadResult:
-    """The built-in reader: newsletter files, parsed again with the options they were ingested with."""
-    from assistant.sources.newsletter import IssueError, parse_date, parse_issue
-
-    result = SourceReadResult()
-    for record in records:
-        path = Path(record.ref)
-        try:
-            issue = parse_issue(path, issue_date=parse_date(record.options.get("issue_date")),
-                                source_name=record.options.get("source_name"))
-        except FileNotFoundError:
-            result.failed.append((record, "file is gone"))
-        except (IssueError, OSError) as exc:
-            result.failed.append((record, str(exc)))
-        else:
-            result.issues.append(issue)
-    return result

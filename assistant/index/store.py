@@ -31,9 +31,10 @@ import chromadb
 from chromadb.config import Settings as ChromaSettings
 
 from assistant.config import Settings
+from assistant.fileio import fsync_dir, write_atomic
 from assistant.index.errors import IndexMissingError, IndexUnavailableError, IndexWriteError, one_line
 from assistant.index.lock import WriterLock
-from assistant.models import Filters
+from assistant.records import Filters
 
 __all__ = ["IndexMissingError", "IndexUnavailableError", "IndexWriteError", "IndexStore", "Manifest",
            "ReaderCache", "IndexReader", "chroma_where", "new_version_name", "iter_batches"]
@@ -97,29 +98,6 @@ class Manifest:
 
     def save(self, path: Path) -> None:
         write_atomic(path, json.dumps(self.__dict__, indent=2))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, fsync, then os.replace; a failure leaves `path` as it was."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def fsync_tree(root: Path) -> None:

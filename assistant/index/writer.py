@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.embedding import Embedder
+from assistant.embedding.encoder import Embedder
 from assistant.index.errors import IndexMissingError, IndexWriteError, one_line
 from assistant.index.lexical_rows import LexicalRows
 from assistant.index.lock import WriterBusyError, WriterLock
@@ -27,7 +27,7 @@ from assistant.index.store import (
     new_version_name,
     write_atomic,
 )
-from assistant.models import Chunk
+from assistant.records import Chunk
 
 PAGE = 5000
 # Chroma keeps vectors added since the HNSW files were last written in its log and replays them into the graph

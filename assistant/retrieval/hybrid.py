@@ -13,9 +13,10 @@ import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from assistant.embedding import Embedder
+from assistant.embedding.encoder import Embedder
+from assistant.errors import NewsdeskError
 from assistant.index.store import ReaderCache
-from assistant.models import Filters, ScoredChunk
+from assistant.records import Filters, ScoredChunk
 from assistant.retrieval.rerank import CrossEncoderReranker
 from assistant.retrieval.timeframe import ArchiveCalendar, TimeFrame, recency_bonus, resolve
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 RECENT_HALF_LIVES = 4.0
 
 
-class FilterError(ValueError):
+class FilterError(NewsdeskError, ValueError):
     """A filter that names something the index does not hold; the message lists what it does hold."""
 
 

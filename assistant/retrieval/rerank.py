@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.embedding import EmbeddingError
+from assistant.embedding.encoder import EmbeddingError
 
 
 class RerankerError(EmbeddingError):

@@ -17,12 +17,13 @@ from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from assistant.dedup import link_key
+from assistant.errors import NewsdeskError
+from assistant.sources.dedup import link_key
 
 _KNOWN = {"text", "title", "type", "xmlurl", "htmlurl", "fulltext", "category"}
 
 
-class FeedListError(ValueError):
+class FeedListError(NewsdeskError, ValueError):
     """The OPML file cannot be read or a feed cannot be added; one line."""
 
 

@@ -12,8 +12,9 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from assistant.dedup import clean_url, entry_identity
-from assistant.models import SourceKind, Story, content_hash
+from assistant.errors import NewsdeskError
+from assistant.records import SourceKind, Story, content_hash
+from assistant.sources.dedup import clean_url, entry_identity
 from assistant.sources.text import html_to_text, is_promo, normalize_ws
 
 # Bump when parsing changes what a story holds: the next refresh then re-reads unchanged feeds.
@@ -52,7 +53,7 @@ _TRAILING_MORE_RE = re.compile(r"(?:\s*(?:\[(?:…|\.\.\.)\]|…)\s*|(?:(?<=[.!?
 _ACTIVE_MARKUP_RE = re.compile(r"<\s*(script|style|iframe|object|embed|!\[CDATA\[)", re.IGNORECASE)
 
 
-class FeedError(ValueError):
+class FeedError(NewsdeskError, ValueError):
     """This input is not a usable feed; the message is one line saying why."""
 
 

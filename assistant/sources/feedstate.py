@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.index.store import write_atomic
+from assistant.fileio import write_atomic
 
 STATE_FILE = "feeds-state.json"
 FORMAT = 1

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from assistant.config import Settings
+from assistant.errors import NewsdeskError
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
                "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
@@ -27,7 +28,7 @@ PER_HOST = 2             # politeness: concurrent requests to one host
 MAX_RETRY_AFTER = 60.0   # a server asking for a longer pause gets a failed feed this time, not a stalled run
 
 
-class FetchError(RuntimeError):
+class FetchError(NewsdeskError, RuntimeError):
     """The request failed; the message is one line saying why."""
 
 

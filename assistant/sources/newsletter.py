@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 from bs4 import BeautifulSoup
 
-from assistant.models import Issue, SourceKind, Story
+from assistant.errors import NewsdeskError
+from assistant.records import Issue, SourceKind, Story
 from assistant.sources.text import (
     html_to_text,
     is_footer,
@@ -24,11 +25,11 @@ from assistant.sources.text import (
     strip_leading_symbols,
 )
 
-SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".eml"}
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".mdx", ".txt", ".text", ".html", ".htm", ".eml"}
 MAX_FILE_BYTES = 20_000_000
 
 
-class IssueError(ValueError):
+class IssueError(NewsdeskError, ValueError):
     """A file that cannot be read as an issue; the message names the reason."""
 
 
@@ -70,6 +71,7 @@ class _Draft:
     section: str
     lines: list[str] = field(default_factory=list)
     url: str | None = None
+    links: list[str] = field(default_factory=list)  # links kept apart from the body text (a table's link cell)
 
 
 # ---------------------------------------------------------------- dates and titles
@@ -197,9 +199,10 @@ def _has_words(lines: list[str]) -> bool:
     return any(re.search(r"\w", line) for line in lines)
 
 
-def parse_markdown_body(body: str) -> list[_Draft]:
+def parse_markdown_body(body: str, *, split_items: bool = False) -> list[_Draft]:
     """Headings make sections or stories; link lists and "[headline](url) - summary" paragraphs make one
-    story per item. A heading with no body of its own is a section label."""
+    story per item. A heading with no body of its own is a section label. With split_items a list item
+    "📜 [Title](url) - comment" becomes headline "Title" and body "comment" (instead of one long headline)."""
     body = _COMMENT_RE.sub("", body)
     lines = body.split("\n")
     blocks: list[tuple[int, str, list[str]]] = []  # (level, heading, body lines); level 0 = preamble
@@ -259,6 +262,9 @@ def parse_markdown_body(body: str) -> list[_Draft]:
             else:
                 for item in items:
                     content = _BULLET_RE.match(item).group(1)  # type: ignore[union-attr]
+                    if split_items:
+                        drafts.append(_split_item(content, own_section))
+                        continue
                     urls = links_of(content)
                     drafts.append(_Draft(headline=link_text(content), section=own_section, lines=[],
                                          url=urls[0] if urls else None))
@@ -267,6 +273,18 @@ def parse_markdown_body(body: str) -> list[_Draft]:
         drafts.append(_Draft(headline=link_text(heading), section=section, lines=body_lines,
                              url=head_urls[0] if head_urls else None))
     return drafts
+
+
+def _split_item(content: str, section: str) -> _Draft:
+    """"📜 [Title](url) - comment" -> headline "Title" (text before the link included), body "comment"; the
+    comment keeps any further links."""
+    content = strip_leading_symbols(content)
+    first = next((m for m in _LINK_RE.finditer(content) if not m.group(0).startswith("!")), None)
+    if first is None:
+        return _Draft(headline=link_text(content), section=section)
+    head = link_text(content[:first.end()]).rstrip(" :-–—")
+    rest = content[first.end():].lstrip(" -–—:\\")
+    return _Draft(headline=head, section=section, lines=[rest] if rest.strip() else [], url=first.group(2))
 
 
 # ---------------------------------------------------------------- plain text

@@ -96,6 +96,17 @@ def is_promo(line: str) -> bool:
     return bool(_PROMO_RE.search(stripped)) and len(stripped.split()) <= 40
 
 
+# Paid placements that carry no call to action are labelled instead: a "Sponsor(s)" heading, or the money-with-
+# wings emoji some newsletters (This Week In React) put before a sponsored link.
+_SPONSOR_LABEL_RE = re.compile(r"^[\s*+-]*\U0001F4B8|^\W*(sponsors?|sponsored( links?| content)?|advertisement)\W*$",
+                               re.IGNORECASE)
+
+
+def is_sponsor_label(text: str) -> bool:
+    """A heading or list item that marks a sponsor block ("💸 Sponsor", "Sponsors", "- 💸 [Acme](...)")."""
+    return bool(_SPONSOR_LABEL_RE.search(text.strip()))
+
+
 def is_footer(line: str) -> bool:
     """The first line of an issue's sign-off; everything after it is footer and ads."""
     return bool(_FOOTER_RE.search(line.strip()))

@@ -21,6 +21,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.config import Settings
+from assistant.errors import NewsdeskError
 from assistant.pipeline import Newsdesk
 from assistant.sources.newsletter import SUPPORTED_SUFFIXES
 from assistant.ui import render
@@ -30,7 +31,7 @@ UPLOAD_DIR = "uploads"
 FAILED_LOGIN_DELAY = 1.0  # seconds; slows password guessing through the page
 
 
-class UploadError(ValueError):
+class UploadError(NewsdeskError, ValueError):
     """An uploaded file that is refused (type, size, name)."""
 
 
@@ -112,8 +113,8 @@ def remove_feed(settings: Settings, target: str) -> str:
 
 
 def refresh_feeds(desk: Newsdesk, progress: Callable[[int, int], None]) -> str:
-    from assistant.refresh import RefreshHooks
-    from assistant.refresh import refresh_feeds as run_refresh
+    from assistant.ingest.refresh import RefreshHooks
+    from assistant.ingest.refresh import refresh_feeds as run_refresh
 
     hooks = RefreshHooks(feed_done=lambda _outcome, done, total: progress(done, total), embedding=progress)
     report = run_refresh(desk.settings, desk.embedder, hooks=hooks)

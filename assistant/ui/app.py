@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from assistant.archive.coverage import CatalogCache
 from assistant.config import Settings, offline_environment
-from assistant.coverage import CatalogCache
-from assistant.models import Answer
 from assistant.pipeline import Newsdesk
+from assistant.records import Answer
 from assistant.ui import render
 from assistant.ui.filters import FilterInputs, parse_filters
 

@@ -1,6 +1,6 @@
 """Archive tab (editors): earlier coverage of a query with filters, sortable results and a weekly timeline.
 
-The search and the timeline are computed by assistant/coverage.py (the same code as `newsdesk search` and
+The search and the timeline are computed by assistant/archive/coverage.py (the same code as `newsdesk search` and
 `newsdesk coverage`); these callbacks only turn them into HTML and a plot.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.coverage import CatalogCache, SortOrder, explore
+from assistant.archive.coverage import CatalogCache, SortOrder, explore
 from assistant.pipeline import Newsdesk
 from assistant.ui import render
 from assistant.ui.filters import FilterInputs, filter_inputs, parse_filters

@@ -20,9 +20,9 @@ import gradio as gr
 
 from assistant.answer.chat import ChatSession
 from assistant.answer.events import AnswerEvent
-from assistant.coverage import CatalogCache
-from assistant.models import Answer, Filters
+from assistant.archive.coverage import CatalogCache
 from assistant.pipeline import Newsdesk
+from assistant.records import Answer, Filters
 from assistant.ui import render
 from assistant.ui.filters import FilterInputs, filter_inputs, parse_filters
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from assistant.coverage import Catalog
-from assistant.models import Filters
+from assistant.archive.coverage import Catalog
+from assistant.records import Filters
 
 
 @dataclass

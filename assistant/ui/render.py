@@ -16,8 +16,8 @@ from urllib.parse import quote, urlsplit
 
 import nh3
 
-from assistant.coverage import ArchiveHit, ArchiveResult, Coverage
-from assistant.models import Answer, Citation
+from assistant.archive.coverage import ArchiveHit, ArchiveResult, Coverage
+from assistant.records import Answer, Citation
 
 ALLOWED_TAGS = {"a", "b", "br", "code", "div", "em", "h3", "h4", "li", "ol", "p", "section", "small", "span",
                 "strong", "table", "tbody", "td", "th", "thead", "tr", "ul", "details", "summary", "article",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.chat import ChatSession, Turn, name_spans, rewrite_follow_up
-from assistant.models import Answer, Citation, Filters
+from assistant.records import Answer, Citation, Filters
 
 
 def turn(question: str, *, headline: str = "") -> Turn:

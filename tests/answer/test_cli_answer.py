@@ -29,7 +29,7 @@ def test_ask_json_keeps_the_spine_keys_and_adds_verification(seed_index) -> None
 def test_chat_rewrites_the_follow_up_and_answers_both(seed_index) -> None:
     env = {**os.environ, "NEWSDESK_INDEX_DIR": str(seed_index.index_dir)}
     lines = "What is AMD doing with Samsung?\nand what about NVIDIA?\n/quit\n"
-    result = subprocess.run([sys.executable, "-m", "assistant.cli", "chat"], input=lines, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "assistant.cli.main", "chat"], input=lines, capture_output=True,
                             text=True, env=env, timeout=300, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert "searching for: What is NVIDIA doing with Samsung?" in result.stderr

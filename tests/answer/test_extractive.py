@@ -7,7 +7,7 @@ import re
 from assistant.answer.events import final_answer
 from assistant.answer.extractive import _candidates, _drop_related
 from assistant.answer.verify import split_claims
-from assistant.models import Answer, Chunk, ScoredChunk
+from assistant.records import Answer, Chunk, ScoredChunk
 
 
 def cited_pairs(answer: Answer) -> list[tuple[str, list[int]]]:

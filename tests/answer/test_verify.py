@@ -22,7 +22,7 @@ from assistant.answer.verify import (
     split_claims,
     strip_instructions,
 )
-from assistant.models import Chunk, ScoredChunk
+from assistant.records import Chunk, ScoredChunk
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 NVIDIA = ("NVIDIA GTC 2026 wrapped with Jensen Huang unveiling Vera Rubin — 10x power efficiency over Grace "

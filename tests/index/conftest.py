@@ -39,7 +39,7 @@ def seed_variant(which: str) -> str:
 
 def expected_state(path: Path) -> set[tuple[str, str]]:
     """(chunk id, content hash) of what ingesting `path` as it is now must give."""
-    from assistant.chunking import chunk_stories
+    from assistant.ingest.chunking import chunk_stories
     from assistant.sources.newsletter import parse_issue
 
     return {(c.chunk_id, c.content_hash) for c in chunk_stories(parse_issue(path).stories)}

@@ -18,10 +18,10 @@ from assistant.config import Settings, offline_environment
 
 offline_environment()
 
-from assistant.embedding import Embedder  # noqa: E402
+from assistant.embedding.encoder import Embedder  # noqa: E402
 from assistant.index.errors import IndexWriteError  # noqa: E402
-from assistant.index.rebuild import rebuild_index  # noqa: E402
 from assistant.index.store import IndexStore  # noqa: E402
+from assistant.ingest.rebuild import rebuild_index  # noqa: E402
 from tests.index.conftest import index_state, published_digests  # noqa: E402
 
 SIZE_MB = 24

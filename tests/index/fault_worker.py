@@ -20,14 +20,14 @@ from assistant.config import Settings, offline_environment
 
 offline_environment()
 
-import assistant.index.ingest  # noqa: E402,F401 - imported before forking, so children start warm
-import assistant.index.rebuild  # noqa: E402,F401
-from assistant.embedding import Embedder  # noqa: E402
+import assistant.ingest.issues  # noqa: E402,F401 - imported before forking, so children start warm
+import assistant.ingest.rebuild  # noqa: E402,F401
+from assistant.embedding.encoder import Embedder  # noqa: E402
 
 
 def run(job: dict, embedder: Embedder) -> None:
-    from assistant.index.ingest import ingest_paths, remove_target
-    from assistant.index.rebuild import rebuild_index
+    from assistant.ingest.issues import ingest_paths, remove_target
+    from assistant.ingest.rebuild import rebuild_index
 
     index_dir = Path(job["index_dir"])
     settings = Settings(index_dir=index_dir, feedback_file=index_dir / "feedback.jsonl",

@@ -131,8 +131,8 @@ def test_write_error_at_every_step_leaves_the_index_untouched(op: str, tmp_path:
     """An exception (here ENOSPC, injected) at each step of a write: one clear IndexWriteError, the current
     version byte-for-byte as it was, no leftovers, and the next write completes."""
     from assistant.index.errors import IndexWriteError
-    from assistant.index.ingest import ingest_paths
-    from assistant.index.rebuild import rebuild_index
+    from assistant.ingest.issues import ingest_paths
+    from assistant.ingest.rebuild import rebuild_index
 
     settings = make_settings(tmp_path / "idx")
     issue = tmp_path / "issues" / "clustermind" / "000_31baea9013c4bfac.txt"
@@ -173,7 +173,7 @@ def test_full_filesystem_during_rebuild(tmp_path: Path, embedder) -> None:
     import subprocess
     import sys
 
-    from assistant.index.ingest import ingest_paths
+    from assistant.ingest.issues import ingest_paths
     from tests.conftest import REPO, SEED_DIR
 
     if not shutil.which("unshare") or subprocess.run(["unshare", "-rm", "true"]).returncode != 0:
@@ -208,7 +208,7 @@ def test_chroma_server_killed_during_queries(tmp_path: Path, embedder) -> None:
     import threading
 
     from assistant.index.errors import IndexUnavailableError
-    from assistant.index.ingest import ingest_paths
+    from assistant.ingest.issues import ingest_paths
     from assistant.pipeline import Newsdesk
     from tests.conftest import SEED_DIR, run_cli
     from tests.index.conftest import AppProcess, ChromaServer
@@ -383,7 +383,7 @@ def test_hostile_inputs_through_newsdesk_ingest(tmp_path: Path, embedder) -> Non
     import json
     import os
 
-    from assistant.index.ingest import display_path, ingest_paths
+    from assistant.ingest.issues import display_path, ingest_paths
     from tests.conftest import SEED_DIR, SHARED, run_cli
 
     feeds = SHARED / "feeds"
@@ -432,8 +432,8 @@ def test_hostile_inputs_through_newsdesk_ingest(tmp_path: Path, embedder) -> Non
 def test_uploads_with_path_traversal_names_stay_in_the_index(tmp_path: Path, embedder) -> None:
     """Uploads keep their bytes under <index_dir>/uploads/ whatever name the browser sends, and, being recorded
     sources, are read again by a rebuild."""
-    from assistant.index.ingest import ingest_paths
-    from assistant.index.rebuild import rebuild_index
+    from assistant.ingest.issues import ingest_paths
+    from assistant.ingest.rebuild import rebuild_index
     from assistant.ui.admin import UploadError, store_upload
 
     settings = make_settings(tmp_path / "idx")

@@ -13,7 +13,7 @@ from llama_index.core.vector_stores.types import VectorStoreQuery
 
 from assistant.config import Settings
 from assistant.index.store import IndexStore, chroma_where
-from assistant.models import Filters
+from assistant.records import Filters
 
 
 def _dates(value: int) -> date:
@@ -87,7 +87,7 @@ def test_where_ids_follow_chroma_rules(reader) -> None:
 def test_dense_chunks_from_bm25_rows_equal_chromas(reader, embedder, monkeypatch) -> None:
     """The chunks of dense hits come from the BM25 side's rows held in memory (Chroma by id took 5-6 ms a search
     at 100k chunks); they must be the chunks Chroma holds, and an id the rows lack still comes from Chroma."""
-    from assistant.models import Chunk
+    from assistant.records import Chunk
 
     def chroma_chunks(ids: list[str]) -> dict[str, Chunk]:
         got = reader.collection.get(ids=ids, include=["documents", "metadatas"])

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index.ingest import ingest_paths, remove_target
 from assistant.index.lock import WriterBusyError
 from assistant.index.store import IndexStore
+from assistant.ingest.issues import ingest_paths, remove_target
 from tests.conftest import SEED_DIR, make_settings
 
 

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import Stemmer
 
-from assistant.chunking import chunk_stories
 from assistant.index.errors import IndexWriteError
-from assistant.index.ingest import collect_files, ingest_paths, parse_files
 from assistant.index.lexical import LexicalIndex, _slim
 from assistant.index.lexical_rows import ROWS_FILE, TOKENS_FILE, LexicalRows, row_line
 from assistant.index.store import IndexStore
-from assistant.models import Chunk
+from assistant.ingest.chunking import chunk_stories
+from assistant.ingest.issues import collect_files, ingest_paths, parse_files
+from assistant.records import Chunk
 from tests.conftest import CORPUS_ISSUES, make_settings
 from tests.index.conftest import index_state, seed_variant
 

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from assistant.index.errors import IndexMissingError, IndexWriteError
-from assistant.index.ingest import ingest_issues, ingest_paths, remove_target
-from assistant.index.rebuild import rebuild_index
 from assistant.index.sources import (
     SOURCE_READERS,
     SourceReadResult,
@@ -19,7 +17,9 @@ from assistant.index.sources import (
     register_source_reader,
 )
 from assistant.index.store import IndexStore
-from assistant.models import Issue, Story
+from assistant.ingest.issues import ingest_issues, ingest_paths, remove_target
+from assistant.ingest.rebuild import rebuild_index
+from assistant.records import Issue, Story
 from tests.conftest import make_settings, run_cli
 from tests.index.conftest import SEED_FILE, index_state, seed_variant
 
@@ -104,7 +104,7 @@ def _feed_issue(n: int) -> Issue:
 
 
 def test_rebuild_hook_for_other_source_kinds(tmp_path: Path, issue: Path, embedder) -> None:
-    """A kind registers a reader (the feeds do: assistant.refresh:read_feed_sources). Additive kinds keep
+    """A kind registers a reader (the feeds do: assistant.ingest.refresh:read_feed_sources). Additive kinds keep
     entries their source no longer lists; kinds without a reader keep their chunks."""
     settings = make_settings(tmp_path / "idx")
     ingest_paths(settings, embedder, [issue.parent])

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index.ingest import ingest_paths, remove_target
-from assistant.index.rebuild import rebuild_index
 from assistant.index.store import IndexStore
+from assistant.ingest.issues import ingest_paths, remove_target
+from assistant.ingest.rebuild import rebuild_index
 from tests.conftest import make_settings, run_cli
 from tests.index.conftest import SEED_FILE, ChromaServer, index_state, seed_variant
 

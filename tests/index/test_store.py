@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from assistant.index.errors import IndexMissingError
-from assistant.index.ingest import ingest_paths
 from assistant.index.snapshot import READERS, sweep
 from assistant.index.store import POINTER, IndexStore, ReaderCache
+from assistant.ingest.issues import ingest_paths
 from tests.conftest import make_settings
 from tests.index.conftest import SEED_FILE, index_state, seed_variant, tree_digest
 

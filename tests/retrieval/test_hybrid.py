@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from assistant.models import Chunk, Filters, ScoredChunk
+from assistant.records import Chunk, Filters, ScoredChunk
 from assistant.retrieval.hybrid import FilterError, HybridRetriever, diversify, fuse
 
 
@@ -114,7 +114,7 @@ def test_llamaindex_retriever_interface(corpus_desk) -> None:
 def test_reranker_hook_with_a_real_cross_encoder_class(corpus_desk) -> None:
     """No trained cross-encoder ships offline, so this loads the bundled MiniLM weights as a CrossEncoder (its
     scoring head is untrained): it proves the plumbing (load, score, reorder), not a quality gain."""
-    from assistant.embedding import default_model_path
+    from assistant.embedding.encoder import default_model_path
     from assistant.retrieval.rerank import CrossEncoderReranker, RerankerError
 
     reranker = CrossEncoderReranker(str(default_model_path()), top_n=5)

@@ -15,7 +15,7 @@ import pytest
 from assistant.config import Settings
 from assistant.index.lexical import LexicalIndex
 from assistant.index.store import IndexStore
-from assistant.models import Chunk, Filters
+from assistant.records import Chunk, Filters
 
 QUERIES = ("What did OpenAI release?", "Rust compiler performance", "robots in warehouses",
            "GPU GPU chips chips chips", "the", "zzqxv qqzzy")

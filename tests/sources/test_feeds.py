@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.models import SourceKind
+from assistant.records import SourceKind
 from assistant.sources.feedlist import FeedList, FeedListError, FeedSpec, feed_id_for
 from assistant.sources.feedread import FAILED, OK, read_feed
 from assistant.sources.feeds import FeedError, parse_feed

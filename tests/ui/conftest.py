@@ -50,8 +50,8 @@ def payload_story_text() -> str:
 
 
 def add_payload_entry(settings: Settings, embedder: Any) -> None:
-    from assistant.index.ingest import ingest_issues
-    from assistant.models import Issue, SourceKind, Story
+    from assistant.ingest.issues import ingest_issues
+    from assistant.records import Issue, SourceKind, Story
 
     story = Story(story_id="feed-payload#0", issue_id="feed-payload", issue_title="Payload Feed <b>bold</b>",
                   index=0, headline=PAYLOAD_HEADLINE, body=payload_story_text(), section="Feeds",
@@ -66,7 +66,7 @@ def add_payload_entry(settings: Settings, embedder: Any) -> None:
 def ui_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Settings:
     """The app's own index (the Admin tests write to it): ClusterMind and six Last Week in AI issues from the
     bundled corpus (a fifth of it, to keep the suite fast) plus the hostile feed entry."""
-    from assistant.index.ingest import ingest_paths
+    from assistant.ingest.issues import ingest_paths
 
     root = tmp_path_factory.mktemp("ui")
     settings = make_settings(root / "idx", admin_password=ADMIN_PASSWORD, feeds_file=root / "feeds.opml",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from assistant.config import Settings
-from assistant.models import Answer, Citation
+from assistant.records import Answer, Citation
 from assistant.ui import admin, render
 from tests.conftest import SEED_DIR, make_settings
 

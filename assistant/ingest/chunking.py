@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from assistant.models import Chunk, Story, content_hash
+from assistant.records import Chunk, Story, content_hash
 from assistant.sources.text import split_sentences
 
 # all-MiniLM-L6-v2 reads 256 word pieces; news English averages ~1.3 pieces per word, so 170 words fit.

@@ -1,7 +1,4 @@
-"""`newsdesk feeds add|list|remove|import` and `newsdesk refresh`; registered on the main group by cli.py.
-
-Kept apart from cli.py so that file stays small; helpers from cli.py are imported inside the commands (cli.py
-imports this module at its end, so a top-level import back would be circular)."""
+"""`newsdesk feeds add|list|remove|import` and `newsdesk refresh`; registered on the main group by cli/main.py."""
 
 from __future__ import annotations
 
@@ -16,7 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from assistant.config import Settings
-    from assistant.refresh import FeedOutcome, RefreshReport
+    from assistant.ingest.refresh import FeedOutcome, RefreshReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,14 +31,14 @@ def _json_option(func: F) -> F:
 
 
 def _settings(index_dir: Path | None, feeds_file: Path | None) -> Settings:
-    from assistant.cli import make_settings
+    from assistant.cli.common import make_settings
 
     return make_settings(index_dir, feeds_file=feeds_file)
 
 
 @contextmanager
 def _feed_errors() -> Iterator[None]:
-    from assistant.cli import UserError, user_errors
+    from assistant.cli.common import UserError, user_errors
     from assistant.sources.feedlist import FeedListError
     from assistant.sources.feeds import FeedError
 
@@ -73,7 +70,7 @@ def feeds() -> None:
 def feeds_add(source: str, title: str | None, full_text: bool, category: str, index_dir: Path | None,
               feeds_file: Path | None) -> None:
     """Add a feed: an http(s) URL or a local feed file (RSS, Atom, RDF or JSON Feed)."""
-    from assistant.cli import UserError, out
+    from assistant.cli.common import UserError, out
     from assistant.sources.feedlist import FeedSpec, is_remote
     from assistant.sources.feeds import parse_feed
 
@@ -105,7 +102,7 @@ def feeds_list(index_dir: Path | None, feeds_file: Path | None, as_json: bool) -
     """List the feeds with what the last refresh found."""
     from rich.table import Table
 
-    from assistant.cli import out
+    from assistant.cli.common import out
     from assistant.sources.feedstate import FeedState
 
     settings = _settings(index_dir, feeds_file)
@@ -145,7 +142,7 @@ def feeds_list(index_dir: Path | None, feeds_file: Path | None, as_json: bool) -
 def feeds_remove(target: str, purge: bool, index_dir: Path | None, feeds_file: Path | None,
                  wait_seconds: float) -> None:
     """Remove a feed by URL, file path, feed id or title."""
-    from assistant.cli import UserError, out
+    from assistant.cli.common import UserError, out
 
     settings = _settings(index_dir, feeds_file)
     with _feed_errors():
@@ -157,7 +154,7 @@ def feeds_remove(target: str, purge: bool, index_dir: Path | None, feeds_file: P
         for spec in gone:
             out.print(f"removed {spec.label} ({spec.feed_id}) from {flist.path}", highlight=False)
         if purge:
-            from assistant.refresh import purge_feeds
+            from assistant.ingest.refresh import purge_feeds
 
             n = purge_feeds(settings, [s.feed_id for s in gone], wait_seconds=wait_seconds)
             out.print(f"removed {n} chunks of its entries from the index", highlight=False)
@@ -168,7 +165,7 @@ def feeds_remove(target: str, purge: bool, index_dir: Path | None, feeds_file: P
 @_options
 def feeds_import(opml: Path, index_dir: Path | None, feeds_file: Path | None) -> None:
     """Add every feed of another OPML file (a feed reader's export)."""
-    from assistant.cli import out
+    from assistant.cli.common import out
     from assistant.sources.feedlist import FeedList
 
     settings = _settings(index_dir, feeds_file)
@@ -203,9 +200,9 @@ def refresh(force: bool, index_dir: Path | None, feeds_file: Path | None, wait_s
     """Read every feed of the feed list and index new and changed entries."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from assistant.cli import err
+    from assistant.cli.common import err
+    from assistant.ingest.refresh import FAILED, RefreshHooks, refresh_feeds
     from assistant.pipeline import Newsdesk
-    from assistant.refresh import FAILED, RefreshHooks, refresh_feeds
 
     desk = Newsdesk(_settings(index_dir, feeds_file))
     failed = 0
@@ -258,7 +255,7 @@ def _print_summary(report: RefreshReport) -> None:
     from rich import box
     from rich.table import Table
 
-    from assistant.cli import out
+    from assistant.cli.common import out
 
     table = Table(title="refresh", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("feed", max_width=30, no_wrap=True, overflow="ellipsis")

@@ -17,21 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chunking import chunk_story
 from assistant.config import Settings
-from assistant.dedup import DuplicateFinder, merge_links
-from assistant.embedding import Embedder
-from assistant.index.ingest import ChunkSync, ProgressFn
-from assistant.index.sources import SourceReadResult, SourceRecord, SourceRegistry
+from assistant.embedding.encoder import Embedder
+from assistant.index.sources import SourceReadResult, SourceRecord, SourceRegistry, register_source_reader
 from assistant.index.store import IndexStore
 from assistant.index.writer import IndexWriter
-from assistant.models import Chunk, Issue, Story
+from assistant.ingest.chunking import chunk_story
+from assistant.ingest.issues import ChunkSync, ProgressFn
+from assistant.ingest.linking import Known, catalogue, relink
+from assistant.records import Chunk, Issue, Story
+from assistant.sources.dedup import DuplicateFinder, merge_links
 from assistant.sources.feedlist import FeedList, FeedListError, FeedSpec
 from assistant.sources.feedread import FAILED, NOT_MODIFIED, OK, FeedOutcome, FeedRead, read_feed
 from assistant.sources.feeds import PARSER_VERSION, FeedEntry
 from assistant.sources.feedstate import Alias, FeedMemo, FeedState
 from assistant.sources.fetch import Fetcher
-from assistant.sources.linking import Known, catalogue, relink
 
 
 def _now() -> str:
@@ -377,3 +377,6 @@ def purge_feeds(settings: Settings, feed_ids: list[str], *, wait_seconds: float 
         state.forget_feed(feed_id)
     state.save()
     return removed
+
+
+register_source_reader("feed", read_feed_sources)

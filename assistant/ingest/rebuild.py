@@ -10,15 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chunking import chunk_stories
 from assistant.config import Settings
-from assistant.embedding import Embedder
+from assistant.embedding.encoder import Embedder
 from assistant.index.errors import IndexMissingError, IndexWriteError, one_line
-from assistant.index.ingest import ChunkSync, ProgressFn
 from assistant.index.sources import SourceRecord, SourceRegistry, source_reader
 from assistant.index.store import IndexStore
 from assistant.index.writer import FaultFn, IndexWriter
-from assistant.models import Chunk, Issue
+from assistant.ingest.chunking import chunk_stories
+from assistant.ingest.issues import ChunkSync, ProgressFn
+
+# Imported for its side effect: it registers the "feed" source reader a rebuild re-reads feeds with.
+from assistant.ingest.refresh import read_feed_sources  # noqa: F401
+from assistant.records import Chunk, Issue
 
 log = logging.getLogger(__name__)
 

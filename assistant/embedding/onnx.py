@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from assistant.errors import NewsdeskError
+
 # Bump when the export recipe or the cached layout changes, so old caches are not reused.
 EXPORT_VERSION = 2
 OPSET = 17
@@ -33,7 +35,7 @@ _KEY_FILES = ("config.json", "model.safetensors", "pytorch_model.bin", "tokenize
               "sentence_bert_config.json", "1_Pooling/config.json", "modules.json")
 
 
-class OnnxBackendError(RuntimeError):
+class OnnxBackendError(NewsdeskError, RuntimeError):
     """The model cannot be exported to or run with onnxruntime."""
 
 

@@ -2,7 +2,7 @@
 repeat to the story it repeats without an embedding.
 
 Both arrival orders end the same way. A feed entry that repeats a story already indexed is not indexed; it
-becomes an alias (feeds-state.json) whose links the story lists (`newsdesk refresh`, assistant/refresh.py).
+becomes an alias (feeds-state.json) whose links the story lists (`newsdesk refresh`, assistant/ingest/refresh.py).
 A newsletter issue ingested after a feed entry telling one of its stories takes that story over: the entry's
 chunks go and it becomes an alias of the issue's story (`link_issue_repeats`, called by the ingest inside its
 own index write, so no reader ever sees both). The newsletter's story is the one kept because it is the
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.dedup import DuplicateFinder, Signature, merge_links
-from assistant.models import Chunk, Issue, SourceKind, Story
+from assistant.records import Chunk, Issue, SourceKind, Story
+from assistant.sources.dedup import DuplicateFinder, Signature, merge_links
 from assistant.sources.feedstate import STATE_FILE, Alias, FeedState
 
 if TYPE_CHECKING:

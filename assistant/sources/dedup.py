@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from assistant.models import content_hash
+from assistant.records import content_hash
 
 # Query parameters that only say where a click came from. Exact names (lower case) and prefixes.
 TRACKING_PARAMS = frozenset({

@@ -4,97 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from assistant.config import Settings, offline_environment
-
-F = TypeVar("F", bound=Callable[..., Any])
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-class UserError(click.ClickException):
-    """Printed as one line, never a traceback."""
-
-    def show(self, file: Any = None) -> None:
-        err.print(f"[red]error:[/red] {self.message}", highlight=False)
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if not value:
-        return None
-    from assistant.sources.newsletter import parse_date
-
-    parsed = parse_date(value)
-    if parsed is None:
-        raise click.BadParameter(f"cannot read {value!r} as a date (try YYYY-MM-DD)")
-    return parsed
-
-
-def index_option(func: F) -> F:
-    return click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), envvar="NEWSDESK_INDEX_DIR",
-                        help="Index directory (default: indexes/ in the repository).")(func)
-
-
-def wait_option(func: F) -> F:
-    return click.option("--wait", "wait_seconds", type=float, default=0.0, show_default=True,
-                        envvar="NEWSDESK_WRITER_WAIT",
-                        help="Seconds to wait for another writer to finish before giving up.")(func)
-
-
-def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, envvar="NEWSDESK_JSON",
-                        help="Print one JSON object instead of text.")(func)
-
-
-def make_settings(index_dir: Path | None = None, **overrides: Any) -> Settings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if index_dir is not None:
-        values["index_dir"] = index_dir
-    try:
-        return Settings(**values)
-    except Exception as exc:  # pydantic's ValidationError lists every bad setting
-        raise UserError(f"invalid settings: {exc}") from exc
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Known failures become one clear line and a non-zero exit."""
-    from assistant.answer.llm import LLMError
-    from assistant.embedding import EmbeddingError
-    from assistant.index.errors import IndexWriteError
-    from assistant.index.lock import WriterBusyError
-    from assistant.index.store import IndexMissingError, IndexUnavailableError
-    from assistant.index.writer import ValidationError
-    from assistant.pipeline import QuestionError
-
-    try:
-        yield
-    except (IndexMissingError, IndexUnavailableError, IndexWriteError, WriterBusyError, QuestionError,
-            EmbeddingError, ValidationError, LLMError, LookupError, ValueError) as exc:
-        raise UserError(str(exc)) from exc
-    except OSError as exc:
-        raise UserError(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")) from exc
-
-
-@contextmanager
-def embed_progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as progress:
-        task = progress.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total or None)
-
-        yield update
+from assistant.cli.common import (
+    F,
+    UserError,
+    _date,
+    embed_progress,
+    err,
+    index_option,
+    json_option,
+    make_settings,
+    out,
+    report_crash,
+    user_errors,
+    wait_option,
+)
+from assistant.cli.feeds import feeds, refresh
+from assistant.config import offline_environment
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -120,7 +51,7 @@ def ingest(paths: tuple[Path, ...], issue_date: date | None, source_name: str | 
     """Add or update newsletter issues (files or folders: .md, .txt, .html, .eml).
 
     Only new or changed stories are embedded; stories that vanished from an issue are removed."""
-    from assistant.index.ingest import display_path
+    from assistant.ingest.issues import display_path
     from assistant.pipeline import Newsdesk
 
     settings = make_settings(index_dir)
@@ -163,7 +94,7 @@ def ingest(paths: tuple[Path, ...], issue_date: date | None, source_name: str | 
 
 def _filters(since: date | None, until: date | None, source: tuple[str, ...], section: tuple[str, ...],
              issue: tuple[str, ...]) -> Any:
-    from assistant.models import Filters
+    from assistant.records import Filters
 
     try:
         return Filters(since=since, until=until, sources=list(source), sections=list(section), issues=list(issue))
@@ -313,7 +244,7 @@ def search(query: str, since: date | None, until: date | None, source: tuple[str
            issue: tuple[str, ...], sort: str, limit: int, index_dir: Path | None, as_json: bool) -> None:
     """Earlier coverage: stories that mention every word of QUERY ("quoted phrases" as written)."""
     filters = _filters(since, until, source, section, issue)  # a bad range fails before anything loads
-    from assistant.coverage import print_search
+    from assistant.archive.coverage import print_search
     from assistant.pipeline import Newsdesk
 
     desk = Newsdesk(make_settings(index_dir))
@@ -334,7 +265,7 @@ def coverage(query: str, since: date | None, until: date | None, source: tuple[s
              issue: tuple[str, ...], index_dir: Path | None, as_json: bool) -> None:
     """Coverage timeline of QUERY: first and last mention, stories per week, the issues that covered it."""
     filters = _filters(since, until, source, section, issue)  # a bad range fails before anything loads
-    from assistant.coverage import print_coverage
+    from assistant.archive.coverage import print_coverage
     from assistant.pipeline import Newsdesk
 
     desk = Newsdesk(make_settings(index_dir))
@@ -364,7 +295,7 @@ def eval_command(dataset: str, as_json: bool, limit: int | None, split: str, abl
     """Score retrieval on DATASET (realtimeqa, multihop-rag, corpus-qa or a QA .jsonl file): Hits@1/5/10 and
     MRR@10 for Newsdesk's pipeline next to a plain dense-only baseline, same index, same run."""
     from assistant.config import REPO_ROOT
-    from assistant.embedding import Embedder
+    from assistant.embedding.encoder import Embedder
     from assistant.evaluation.datasets import load
     from assistant.evaluation.runner import evaluate, prepare_index, report_lines
 
@@ -409,7 +340,7 @@ def stats(index_dir: Path | None, as_json: bool) -> None:
 @wait_option
 def remove(target: str, index_dir: Path | None, wait_seconds: float) -> None:
     """Remove an issue (issue id), a story (story id) or a feed entry (its link) from the index."""
-    from assistant.index.ingest import remove_target
+    from assistant.ingest.issues import remove_target
     from assistant.pipeline import Newsdesk
 
     desk = Newsdesk(make_settings(index_dir))
@@ -429,7 +360,7 @@ def rebuild(reembed: bool, index_dir: Path | None, wait_seconds: float, as_json:
 
     The previous version is kept for `newsdesk rollback`. Issues whose source cannot be read again keep their
     chunks from the current version (one line each says why)."""
-    from assistant.index.rebuild import rebuild_index
+    from assistant.ingest.rebuild import rebuild_index
     from assistant.pipeline import Newsdesk
 
     desk = Newsdesk(make_settings(index_dir))
@@ -473,13 +404,21 @@ def serve(host: str, port: int, index_dir: Path | None) -> None:
     launch(make_settings(index_dir, host=host, port=port))
 
 
-# Source feeds (`newsdesk feeds ...`, `newsdesk refresh`) live in cli_feeds.py, which imports this module's
-# helpers only inside its commands, so this import is not circular.
-from assistant.cli_feeds import feeds, refresh  # noqa: E402
 
 main.add_command(feeds)
 main.add_command(refresh)
 
 
+def run() -> None:
+    """The console entry point: `main`, with the one handler for errors nobody expected."""
+    try:
+        main(standalone_mode=True)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one top-level handler: a traceback goes to a log, not the user
+        err.print(f"[red]error:[/red] {report_crash(exc)}", highlight=False)
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

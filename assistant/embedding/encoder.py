@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from assistant.config import EmbedBackend, Settings
+from assistant.errors import NewsdeskError
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(NewsdeskError, RuntimeError):
     pass
 
 
@@ -65,7 +66,7 @@ class Embedder:
         return self._model
 
     def _load_onnx(self) -> Any:
-        from assistant.onnx_backend import OnnxBackendError, OnnxEncoder
+        from assistant.embedding.onnx import OnnxBackendError, OnnxEncoder
 
         with self._lock:
             if self._onnx is None:

@@ -13,15 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from assistant.chunking import chunk_stories
 from assistant.config import Settings
-from assistant.embedding import Embedder
+from assistant.embedding.encoder import Embedder
 from assistant.index.errors import one_line
-from assistant.index.sources import SourceRecord, file_record
+from assistant.index.sources import SourceReadResult, SourceRecord, file_record, register_source_reader
 from assistant.index.store import IndexStore
 from assistant.index.writer import FaultFn, IndexWriter
-from assistant.models import Chunk, Issue
-from assistant.sources.newsletter import SUPPORTED_SUFFIXES, IssueError, parse_issue
+from assistant.ingest.chunking import chunk_stories
+from assistant.records import Chunk, Issue
+from assistant.sources.newsletter import SUPPORTED_SUFFIXES, IssueError, parse_date, parse_issue
 
 # Called with (done, total) while embedding, so the CLI and the UI can show progress.
 ProgressFn = Callable[[int, int], None]
@@ -239,7 +239,7 @@ def ingest_issues(settings: Settings, embedder: Embedder, issues: list[Issue], *
         report.unchanged, report.excluded = sync.unchanged, sync.excluded
         # Feed entries already indexed that tell one of these stories become its links, in this same version
         # (no embedding; a no-op for an index that never had feeds).
-        from assistant.sources.linking import link_issue_repeats
+        from assistant.ingest.linking import link_issue_repeats
         report.linked = link_issue_repeats(writer, issues, index_dir=settings.index_dir)
     report.embedded, report.reused, report.removed = writer.embedded, writer.reused, writer.removed
     report.version = writer.version if writer.published else None  # None: nothing changed, nothing published
@@ -277,3 +277,23 @@ def remove_target(settings: Settings, embedder: Embedder, target: str, *, wait_s
         if removed == 0 and not forgotten:
             raise LookupError(f"nothing in the index matches {target!r} (an issue id, story id or link)")
     return removed
+
+
+def read_file_sources(settings: Settings, records: list[SourceRecord]) -> SourceReadResult:
+    """The built-in reader: newsletter files, parsed again with the options they were ingested with."""
+    result = SourceReadResult()
+    for record in records:
+        path = Path(record.ref)
+        try:
+            issue = parse_issue(path, issue_date=parse_date(record.options.get("issue_date")),
+                                source_name=record.options.get("source_name"))
+        except FileNotFoundError:
+            result.failed.append((record, "file is gone"))
+        except (IssueError, OSError) as exc:
+            result.failed.append((record, str(exc)))
+        else:
+            result.issues.append(issue)
+    return result
+
+
+register_source_reader("file", read_file_sources)

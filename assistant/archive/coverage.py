@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import bm25s
 import numpy as np
 
-from assistant.models import Chunk, Filters, ScoredChunk
+from assistant.records import Chunk, Filters, ScoredChunk
 from assistant.sources.text import split_sentences
 
 if TYPE_CHECKING:
