@@ -74,6 +74,12 @@ class Settings(BaseSettings):
                                          description="Cosine a sentence needs against its cited passage.")
     refuse_min_coverage: float = Field(default=0.5, ge=0.0, le=1.0,
                                        description="Share of the question's words the closest stories must hold.")
+    refuse_min_sentence: float = Field(default=-1.0, ge=-1.0, le=1.0,
+                                       description="Cosine the best sentence of the closest stories needs against "
+                                                   "the question, or the answer refuses.")
+    refuse_require_type: bool = Field(default=True,
+                                      description="Refuse a how-much/how-many/when question when no close sentence "
+                                                  "holds a number/date.")
     reranker: str | None = Field(default=None, description="Optional CrossEncoder name or path.")
     # Retrieval (issue 4). Weights tuned on the dev half of RealTime QA under an archive guard; see README
     # "Retrieval" and benchmarks/retrieval_tuning.py.
@@ -88,7 +94,23 @@ class Settings(BaseSettings):
     port: int = Field(default=7860, ge=1, le=65535)
     admin_password: str | None = None
     feedback_file: Path = Field(default=REPO_ROOT / "indexes" / "feedback.jsonl")
-    max_upload_bytes: int = Field(default=5_000_000, ge=1)
+    # 5 MiB: the upload widget prints sizes in binary units (1 MB = 1,048,576 bytes), and so do we (ui/guard.py).
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1, description="Largest uploaded file, in bytes.")
+    max_upload_files: int = Field(default=20, ge=1, le=1000, description="Most files in one upload request.")
+    upload_cache_seconds: int = Field(default=3600, ge=60, description="Gradio's upload cache keeps a file this "
+                                      "long; a sweep every few minutes deletes older ones.")
+    # Admin sign-in (ui/signin.py): a wrong password costs nothing up to admin_lockout_after, then the client
+    # (and, past admin_global_lockout_after, everyone) waits admin_lockout_seconds, doubling per wrong try.
+    admin_session_idle_seconds: float = Field(default=8 * 3600, gt=0, description="An admin sign-in ends after "
+                                              "this long without an admin action.")
+    admin_lockout_after: int = Field(default=5, ge=1, le=1000, description="Wrong passwords from one client "
+                                     "before it must wait.")
+    admin_global_lockout_after: int = Field(default=20, ge=1, le=100_000, description="Wrong passwords from all "
+                                            "clients together before everyone must wait.")
+    admin_lockout_seconds: float = Field(default=1.0, gt=0, le=3600, description="First wait after a lockout; "
+                                         "doubles with each further wrong password.")
+    admin_lockout_max_seconds: float = Field(default=900.0, gt=0, le=86400, description="Longest wait; wrong "
+                                             "tries are forgotten after this long without one.")
 
     # Source feeds (`newsdesk refresh`): polite HTTP. The state file (ETag, Last-Modified, entry fingerprints)
     # lives next to the index as <index_dir>/feeds-state.json.
@@ -102,6 +124,24 @@ class Settings(BaseSettings):
     feed_backoff: float = Field(default=1.0, ge=0, le=60, description="First retry delay in seconds; doubles.")
     feed_workers: int = Field(default=4, ge=1, le=64, description="Feeds fetched at the same time.")
     feed_entry_max_chars: int = Field(default=100_000, ge=100, description="Longest entry text kept.")
+    feed_max_entries: int = Field(default=500, ge=1, le=1_000_000,
+                                  description="Newest entries kept per feed; older ones are left out (with a note).")
+    # feedparser cannot be stopped mid-parse; its own pass is bounded by feed_max_bytes (~1 MB/s on the 2-core
+    # reference machine), this deadline bounds the per-entry pass after it (sources/feeds.py).
+    feed_parse_seconds: float = Field(default=20.0, gt=0, le=3600,
+                                      description="Seconds to parse one feed; entries past it are left out.")
+    # Outbound fetch policy (sources/netpolicy.py): feeds, redirects and article pages reach public addresses
+    # only. A string, not a list: pydantic-settings would read a list from the environment as JSON.
+    fetch_allow: str = Field(
+        default="", description="Comma-separated networks (CIDR) or host names (intranet.example, "
+        "*.corp.example) that feeds and article pages may reach although private, loopback or link-local.")
+
+    @field_validator("fetch_allow", mode="before")
+    @classmethod
+    def _allow_list(cls, value: object) -> object:
+        # Settings(fetch_allow=["10.0.0.0/8", "intranet.example"]) too. The entries are checked where they are
+        # used (sources/netpolicy.py: a bad one fails the refresh naming it); config imports no higher layer.
+        return ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value
 
     @field_validator("index_dir", "corpus_dir", "feeds_file", "feedback_file", mode="after")
     @classmethod

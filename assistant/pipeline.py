@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -9,20 +10,32 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.answer import AnswerEvent, final_answer, make_answerer
+from assistant.answer import AnswerEvent, final_answer, make_answerer, stream_answer
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.llm import LLMAnswerer
-from assistant.archive.coverage import ArchiveResult, Coverage, coverage, search_archive
+from assistant.archive.answers import KINDS as ARCHIVE_KINDS
+from assistant.archive.answers import coverage_answer
+from assistant.archive.coverage import (
+    ArchiveHit,
+    ArchiveResult,
+    Coverage,
+    build_coverage,
+    coverage,
+    find_mentions,
+    search_archive,
+)
 from assistant.config import Settings
 from assistant.embedding.encoder import Embedder
 from assistant.index.store import IndexStore, ReaderCache
 from assistant.ingest.issues import IngestReport, ProgressFn, ingest_paths
 
 if TYPE_CHECKING:
+    from assistant.briefing.brief import Briefing
     from assistant.ingest.rebuild import RebuildReport
 from assistant.errors import NewsdeskError
 from assistant.records import Answer, Chunk, Filters
 from assistant.retrieval.hybrid import HybridRetriever, SearchResult
+from assistant.routing import QuestionKind, Route, route
 
 
 class QuestionError(NewsdeskError, ValueError):
@@ -85,13 +98,46 @@ class Newsdesk:
                as_of: date | None = None) -> SearchResult:
         return self.retriever.search(self.check_question(query), filters=filters, k=k, as_of=as_of)
 
-    def ask(self, question: str, *, filters: Filters | None = None, as_of: date | None = None) -> Answer:
-        return final_answer(self.ask_stream(question, filters=filters, as_of=as_of))
+    def route(self, question: str, *, kind: QuestionKind | str | None = None) -> Route:
+        """Which tool answers `question` (assistant/routing.py); `kind` forces one."""
+        return route(self.check_question(question), kind=kind)
 
-    def ask_stream(self, question: str, *, filters: Filters | None = None,
-                   as_of: date | None = None) -> Iterator[AnswerEvent]:
+    def ask(self, question: str, *, filters: Filters | None = None, as_of: date | None = None,
+            kind: QuestionKind | str | None = None) -> Answer:
+        return final_answer(self.ask_stream(question, filters=filters, as_of=as_of, kind=kind))
+
+    def ask_stream(self, question: str, *, filters: Filters | None = None, as_of: date | None = None,
+                   kind: QuestionKind | str | None = None) -> Iterator[AnswerEvent]:
         """The answer as a stream of AnswerEvents (assistant/answer/events.py): verified text deltas, then the
-        Answer. The CLI, `newsdesk chat` and the web app all read this."""
+        Answer. The CLI, `newsdesk chat` and the web app all read this. Editors' questions about the archive
+        ("when did we first cover X?") go to the coverage engine, the rest to the fact answer."""
+        routed = self.route(question, kind=kind)
+        if routed.kind.value in ARCHIVE_KINDS:
+            yield from stream_answer(self.archive_answer(question, routed, filters=filters, as_of=as_of))
+            return
+        for event in self._fact_stream(question, filters=filters, as_of=as_of):
+            if event.kind == "answer" and event.answer is not None:
+                event.answer.kind = routed.kind.value
+            yield event
+
+    def archive_answer(self, question: str, routed: Route, *, filters: Filters | None = None,
+                       as_of: date | None = None) -> Answer:
+        """First coverage, every issue, how often, the timeline: from every story that mentions the term, within
+        the filters and the question's own window ("which issues in May 2024 mentioned X?")."""
+        plan = self.retriever.plan(question, filters=filters, as_of=as_of)
+        hits: dict[str, ArchiveHit] = {}
+        # "React Forget / the React Compiler": either name counts.
+        for alternative in [t for t in re.split(r"\s+/\s+|\s+or\s+", routed.term) if t.strip()] or [routed.term]:
+            for hit in find_mentions(self, alternative, filters=plan.filters)[1]:
+                hits.setdefault(hit.story_id, hit)
+        described = plan.filters.describe() if plan.filters else ""
+        cov = build_coverage(routed.term, [], list(hits.values()), filters=described)
+        answer = coverage_answer(kind=routed.kind.value, term=routed.term, cov=cov, hits=list(hits.values()))
+        answer.window = plan.frame.describe() if plan.frame and plan.frame.window else None
+        return answer
+
+    def _fact_stream(self, question: str, *, filters: Filters | None = None,
+                     as_of: date | None = None) -> Iterator[AnswerEvent]:
         result = self.search(question, filters=filters, as_of=as_of)
         for event in self.answerer.stream(result.query, result.hits, result.query_vector):
             if event.kind == "answer" and event.answer is not None:
@@ -111,6 +157,15 @@ class Newsdesk:
     def coverage(self, query: str, *, filters: Filters | None = None) -> Coverage:
         """Coverage timeline: mentions per week, first and last mention, the issues that covered it."""
         return coverage(self, query, filters=filters)
+
+    def brief(self, *, since: str | date | None = "last-issue", until: date | None = None, issue: str | None = None,
+              sources: list[str] | None = None, sections: list[str] | None = None, as_of: date | None = None,
+              max_items: int = 10) -> Briefing:
+        """Story clusters of a window ranked by salience, or one issue's summary (assistant/briefing/)."""
+        from assistant.briefing.request import brief
+
+        return brief(self.readers.get(), since=since, until=until, issue=issue, sources=sources,
+                     sections=sections, as_of=as_of, max_items=max_items)
 
     def ingest(self, paths: list[Path], *, issue_date: date | None = None, source_name: str | None = None,
                wait_seconds: float = 0.0, progress: ProgressFn | None = None) -> IngestReport:

@@ -149,6 +149,7 @@ class Citation:
     source_name: str = ""
     chunk_id: str = ""
     links: list[str] = field(default_factory=list)
+    issue_id: str = ""
 
 
 @dataclass
@@ -159,6 +160,11 @@ class Answer:
     unsupported_dropped: int = 0
     window: str | None = None
     suggestions: list[str] = field(default_factory=list)
+    # Which tool answered (assistant/routing.py): fact, first_coverage, every_issue, count, evolution, briefing.
+    kind: str = "fact"
+    # Why the answer gate decided as it did (assistant/answer/gate.py Evidence); for calibration and debugging,
+    # not part of the JSON output.
+    gate: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -176,12 +182,14 @@ class Answer:
                     "supported": c.supported,
                     "source": c.source_name,
                     "links": c.links,
+                    "issue_id": c.issue_id,
                 }
                 for c in self.citations
             ],
             "unsupported_dropped": self.unsupported_dropped,
             "window": self.window,
             "suggestions": self.suggestions,
+            "kind": self.kind,
         }
 
 

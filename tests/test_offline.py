@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, SEED_DIR, run_cli
 
 
@@ -27,6 +29,7 @@ def offline_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.model  # the CLI loads the model
 def test_ingest_and_ask_offline_with_empty_caches(tmp_path: Path) -> None:
     env = offline_env(tmp_path)
     index = tmp_path / "idx"

@@ -41,8 +41,9 @@ def item(n: int, text: str, *, day: date = DAY, link: str | None = None, title: 
 def settings_for(tmp: Path, feeds: list[FeedSpec], **kw: object) -> Settings:
     flist = FeedList(path=tmp / "feeds.opml", feeds=feeds)
     flist.save()
+    # fetch_allow: the feeds are served on 127.0.0.1, which the fetch policy refuses by default.
     return make_settings(tmp / "index", feeds_file=flist.path, feed_timeout=0.5, feed_retries=1, feed_backoff=0,
-                         **kw)
+                         fetch_allow="127.0.0.1", **kw)
 
 
 def chunks_of(settings: Settings, **where: str) -> list:
@@ -383,7 +384,8 @@ def test_real_feeds_on_loopback_refresh_then_nothing_then_ask_cites_the_entry(tm
         assert len(urls) == 27
         flist = FeedList(path=tmp_path / "real.opml", feeds=[FeedSpec(url=u) for u in urls])
         flist.save()
-        env = {"NEWSDESK_FEEDS_FILE": str(flist.path), "NEWSDESK_INDEX_DIR": str(tmp_path / "index")}
+        env = {"NEWSDESK_FEEDS_FILE": str(flist.path), "NEWSDESK_INDEX_DIR": str(tmp_path / "index"),
+               "NEWSDESK_FETCH_ALLOW": "127.0.0.1"}
         first = run_cli("refresh", "--json", env=env, timeout=1500)
         assert first.returncode == 0, first.stderr
         data = json.loads(first.stdout)

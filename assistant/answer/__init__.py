@@ -14,19 +14,20 @@ from assistant.config import AnswerMode, Settings
 if TYPE_CHECKING:
     from assistant.answer.extractive import ExtractiveAnswerer, LeadFetcher
     from assistant.answer.llm import LLMAnswerer
-    from assistant.embedding.encoder import Embedder
+    from assistant.embedding import Encoder
 
 __all__ = ["AnswerEvent", "final_answer", "make_answerer", "stream_answer"]
 
 
-def make_answerer(settings: Settings, embedder: Embedder, *, lead_fetcher: LeadFetcher | None = None,
+def make_answerer(settings: Settings, embedder: Encoder, *, lead_fetcher: LeadFetcher | None = None,
                   llm: object | None = None) -> ExtractiveAnswerer | LLMAnswerer:
     from assistant.answer.extractive import ExtractiveAnswerer
     from assistant.answer.gate import AnswerGate
     from assistant.answer.verify import Verifier, VerifyPolicy
 
     policy = VerifyPolicy(settings.verify_policy)
-    gate = AnswerGate(refuse_below=settings.refuse_below, min_coverage=settings.refuse_min_coverage)
+    gate = AnswerGate(refuse_below=settings.refuse_below, min_coverage=settings.refuse_min_coverage,
+                      min_sentence=settings.refuse_min_sentence, require_type=settings.refuse_require_type)
     verifier = Verifier(embedder=embedder, min_similarity=settings.verify_min_similarity, policy=policy)
     if AnswerMode(settings.answer_mode) is AnswerMode.EXTRACTIVE:
         return ExtractiveAnswerer(embedder=embedder, refuse_below=settings.refuse_below, gate=gate,

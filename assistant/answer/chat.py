@@ -123,6 +123,12 @@ class ChatSession:
         self.desk = desk
         self.max_turns = max_turns
         self.history: list[Turn] = []
+        # How the last `standalone` question was made: "" (no previous turn), "llm" (the condense prompt) or
+        # "rules" (no LLM backend, or its rewrite failed or was refused: `rewrite_note` says which).
+        # `llm_rewrite` is what the model replied (None when it was not asked or failed).
+        self.rewritten_by = ""
+        self.rewrite_note = ""
+        self.llm_rewrite: str | None = None
 
     def reset(self) -> None:
         self.history.clear()
@@ -132,16 +138,22 @@ class ChatSession:
         previous = self.history[-1] if self.history else None
         rule_based = rewrite_follow_up(message, previous)
         condense = getattr(self.desk.answerer, "condense", None)
+        self.rewritten_by, self.rewrite_note, self.llm_rewrite = ("rules" if previous else ""), "", None
         if previous is None or condense is None:
+            self.rewrite_note = "no LLM backend" if previous else ""
             return rule_based
         try:
             condensed = condense([(t.question, t.answer.answer) for t in self.history], message)
-        except Exception:  # noqa: BLE001 - a failed condense step falls back to the rules, never to an error
+        except Exception as exc:  # noqa: BLE001 - a failed condense step falls back to the rules, never to an error
+            self.rewrite_note = f"the LLM rewrite failed: {exc}"
             return rule_based
+        self.llm_rewrite = condensed
         wanted = {n.lower() for n in name_spans(message)}
         got = condensed.lower()
         if not condensed or len(condensed) > 3 * max(len(rule_based), 40) or any(w not in got for w in wanted):
+            self.rewrite_note = f"the LLM rewrite was refused (empty, too long or dropped a name): {condensed!r}"
             return rule_based
+        self.rewritten_by = "llm"
         return condensed
 
     def stream(self, message: str, *, filters: Filters | None = None,

@@ -36,7 +36,7 @@ from assistant.answer.verify import (
     refusal,
     term_set,
 )
-from assistant.embedding.encoder import Embedder
+from assistant.embedding import Encoder
 from assistant.records import Answer, Chunk, Citation, ScoredChunk
 from assistant.sources.text import split_sentences
 
@@ -217,7 +217,7 @@ class ExtractiveAnswerer:
     """Validated once; `run()` turns a question and its retrieved hits into an Answer, `stream()` yields it
     piece by piece (see assistant/answer/events.py)."""
 
-    def __init__(self, *, embedder: Embedder, refuse_below: float, min_sentences: int = 3,
+    def __init__(self, *, embedder: Encoder, refuse_below: float, min_sentences: int = 3,
                  max_sentences: int = 6, lam: float = 0.7, max_stories: int = 4, max_per_story: int = 3,
                  gate: AnswerGate | None = None, verifier: Verifier | None = None,
                  policy: VerifyPolicy = VerifyPolicy.DROP, cache_size: int = 20000,
@@ -283,7 +283,8 @@ class ExtractiveAnswerer:
             top_share = max(shares.values(), default=0.0)
             usable = [h for h in usable if shares[id(h)] >= top_share - 0.34]
         best = max((rel_of(h) for h in usable), default=-1.0)
-        floor = max(self.refuse_below if floor is None else floor, best - 0.2)
+        # The gate has already decided that the archive answers; here only stories far below the best are cut.
+        floor = best - 0.2 if floor is None else max(floor, best - 0.2)
         relevant = [h for h in usable if rel_of(h) >= floor][: self.max_stories]
         cands = _candidates(relevant)
         if not cands:
@@ -342,17 +343,33 @@ class ExtractiveAnswerer:
         """The answer sentence by sentence (`delta` events), then the whole Answer (`answer` event)."""
         yield from stream_answer(self.run(question, hits, query_vector))
 
+    def sentence_evidence(self, hits: list[ScoredChunk], query_vector: np.ndarray
+                          ) -> list[tuple[int, str, float]]:
+        """(story rank, sentence, cosine to the question) for the headlines and sentences of the gate's stories."""
+        top = hits[: self.gate.passages]
+        items = [(c.hit_rank, c.text) for c in _candidates(top)]
+        items += [(rank, _clean(h.chunk.headline)) for rank, h in enumerate(top) if h.chunk.headline]
+        if not items:
+            return []
+        cosines = self._encode([text for _, text in items]) @ query_vector
+        return [(rank, text, float(cos)) for (rank, text), cos in zip(items, cosines, strict=True)]
+
     def run(self, question: str, hits: list[ScoredChunk], query_vector: np.ndarray) -> Answer:
-        verdict = self.gate.check(question, hits)
-        if not verdict.answerable:
-            return refusal(hits)
         hits = with_leads(hits, self.lead_fetcher)
-        claims = self.select(question, hits, query_vector, floor=verdict.floor)
-        if not claims:
-            return refusal(hits)
-        sources = {i + 1: Source(n=i + 1, hit=h) for i, h in enumerate(hits)}
-        checks: list[Check] = self.verifier.check_all(claims, {n: s.passage for n, s in sources.items()})
-        return assemble(checks, sources, policy=self.policy, suggestions_from=hits)
+        verdict = self.gate.check(question, hits, self.sentence_evidence(hits, query_vector))
+        evidence = verdict.evidence.to_json() if verdict.evidence else None
+        if not verdict.answerable:
+            answer = refusal(hits)
+        else:
+            claims = self.select(question, hits, query_vector)
+            if not claims:
+                answer = refusal(hits)
+            else:
+                sources = {i + 1: Source(n=i + 1, hit=h) for i, h in enumerate(hits)}
+                checks: list[Check] = self.verifier.check_all(claims, {n: s.passage for n, s in sources.items()})
+                answer = assemble(checks, sources, policy=self.policy, suggestions_from=hits)
+        answer.gate = {"reason": verdict.reason, **(evidence or {})}
+        return answer
 
 
 def citation(n: int, hit: ScoredChunk, *, snippet: str) -> Citation:

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from assistant.embedding.encoder import Embedder
+from assistant.embedding import Encoder
 from assistant.records import Answer, Citation, ScoredChunk
 from assistant.sources.text import split_sentences
 
@@ -233,7 +233,7 @@ def _norm(text: str) -> str:
 class Verifier:
     """Checks claims against numbered passages. Thread-safe for reads; caches passage-unit embeddings."""
 
-    def __init__(self, *, embedder: Embedder, min_similarity: float = 0.55,
+    def __init__(self, *, embedder: Encoder, min_similarity: float = 0.55,
                  policy: VerifyPolicy = VerifyPolicy.DROP, repair_uncited: bool = True,
                  cache_size: int = 512) -> None:
         if not -1.0 <= min_similarity <= 1.0:
@@ -412,7 +412,8 @@ def make_citation(n: int, hit: ScoredChunk, *, snippet: str, supported: bool = T
     chunk = hit.chunk
     return Citation(n=n, issue=chunk.issue_title, date=chunk.date, headline=chunk.headline, url=chunk.url,
                     snippet=snippet, score=float(hit.dense if hit.dense is not None else hit.score),
-                    supported=supported, source_name=chunk.source_name, chunk_id=chunk.chunk_id, links=chunk.links)
+                    supported=supported, source_name=chunk.source_name, chunk_id=chunk.chunk_id, links=chunk.links,
+                    issue_id=chunk.issue_id)
 
 
 class AnswerBuilder:

@@ -24,6 +24,7 @@ from assistant.cli.common import (
     user_errors,
     wait_option,
 )
+from assistant.cli.brief import brief
 from assistant.cli.feeds import feeds, refresh
 from assistant.config import offline_environment
 
@@ -168,21 +169,29 @@ def mode_option(func: F) -> F:
 @filter_options
 @index_option
 @mode_option
+@click.option("--kind", "question_kind", type=click.Choice(["auto", "fact", "first_coverage", "every_issue", "count",
+                                                           "evolution", "briefing"]),
+              default="auto", show_default=True, envvar="NEWSDESK_QUESTION_KIND",
+              help="Which tool answers: auto routes by the question (\"when did we first cover X?\" -> "
+                   "first_coverage); the JSON output says which one did (\"kind\").")
 @json_option
 def ask(question: str, since: date | None, until: date | None, source: tuple[str, ...], section: tuple[str, ...],
         issue: tuple[str, ...], as_of: date | None, index_dir: Path | None, answer_mode: str | None,
-        as_json: bool) -> None:
-    """Answer QUESTION with a short cited briefing from the archive (streamed as it is verified)."""
+        question_kind: str, as_json: bool) -> None:
+    """Answer QUESTION with a short cited briefing from the archive (streamed as it is verified).
+
+    Editors' questions go to the coverage engine: "When did we first cover X?", "Which issues covered X?",
+    "How many times did we cover X?", "How has X evolved?"."""
     from assistant.pipeline import Newsdesk
 
     desk = Newsdesk(make_settings(index_dir, answer_mode=answer_mode))
     filters = _filters(since, until, source, section, issue)
     with user_errors():
         if as_json:
-            answer = desk.ask(question, filters=filters, as_of=as_of)
+            answer = desk.ask(question, filters=filters, as_of=as_of, kind=question_kind)
             click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         else:
-            stream_answer(desk.ask_stream(question, filters=filters, as_of=as_of))
+            stream_answer(desk.ask_stream(question, filters=filters, as_of=as_of, kind=question_kind))
 
 
 @main.command()
@@ -279,6 +288,14 @@ def coverage(query: str, since: date | None, until: date | None, source: tuple[s
 
 @main.command(name="eval")
 @click.argument("dataset")
+@click.argument("suite", required=False, type=click.Path(path_type=Path))
+@click.option("--newsletter", "newsletters", multiple=True, envvar="NEWSDESK_EVAL_NEWSLETTER",
+              help="answers: only this newsletter's questions (repeatable).")
+@click.option("--calibrate", is_flag=True,
+              help="answers: choose the answer gate's thresholds by leave-one-newsletter-out and print the "
+                   "held-out scores beside the in-sample ones.")
+@click.option("--outcomes", type=click.Path(dir_okay=False, path_type=Path),
+              help="answers: also write every question's outcome (answer, citations) to this JSON file.")
 @json_option
 @click.option("--limit", type=click.IntRange(min=1), envvar="NEWSDESK_EVAL_LIMIT",
               help="Only the first N questions (the index still holds every document).")
@@ -290,11 +307,22 @@ def coverage(query: str, since: date | None, until: date | None, source: tuple[s
               help="Folder holding realtimeqa/ and multihop-rag-500/ (default: ../shared/data/benchmarks).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="NEWSDESK_EVAL_CACHE_DIR",
               help="Where data-set indexes are cached (default: benchmarks/results/eval-cache).")
-def eval_command(dataset: str, as_json: bool, limit: int | None, split: str, ablations: bool,
-                 data_dir: Path | None, cache_dir: Path | None) -> None:
+def eval_command(dataset: str, suite: Path | None, newsletters: tuple[str, ...], calibrate: bool,
+                 outcomes: Path | None,
+                 as_json: bool, limit: int | None, split: str, ablations: bool, data_dir: Path | None,
+                 cache_dir: Path | None) -> None:
     """Score retrieval on DATASET (realtimeqa, multihop-rag, corpus-qa or a QA .jsonl file): Hits@1/5/10 and
-    MRR@10 for Newsdesk's pipeline next to a plain dense-only baseline, same index, same run."""
+    MRR@10 for Newsdesk's pipeline next to a plain dense-only baseline, same index, same run.
+
+    `newsdesk eval answers [SUITE]` scores the answers instead, per newsletter: answered when answerable,
+    refused when not, gold issue cited, first coverage, every issue, date windows (suite: tests/data/answers;
+    newsletters: ../shared/data/newsletters, or --data-dir)."""
     from assistant.config import REPO_ROOT
+
+    if dataset == "answers":
+        _eval_answers(suite, newsletters=newsletters, outcomes_file=outcomes, as_json=as_json, limit=limit,
+                      data_dir=data_dir, cache_dir=cache_dir, calibrate=calibrate)
+        return
     from assistant.embedding.encoder import Embedder
     from assistant.evaluation.datasets import load
     from assistant.evaluation.runner import evaluate, prepare_index, report_lines
@@ -314,6 +342,60 @@ def eval_command(dataset: str, as_json: bool, limit: int | None, split: str, abl
         click.echo(json.dumps(report.to_json()))
     else:
         for line in report_lines(report):
+            out.print(line, highlight=False, markup=False)
+
+
+def _eval_answers(suite: Path | None, *, newsletters: tuple[str, ...], outcomes_file: Path | None, as_json: bool,
+                  limit: int | None, data_dir: Path | None, cache_dir: Path | None, calibrate: bool) -> None:
+    from assistant.config import REPO_ROOT
+    from assistant.evaluation.answers import (
+        load_suite,
+        outcomes_to_json,
+        prepare_desks,
+        report_table,
+        run_suite,
+        score_outcomes,
+    )
+
+    settings = make_settings()
+    with user_errors():
+        questions = load_suite(suite or REPO_ROOT / "tests" / "data" / "answers", newsletters=newsletters)
+        if limit:
+            questions = questions[:limit]
+        desks = prepare_desks(questions, settings=settings,
+                              data_root=data_dir or REPO_ROOT.parent / "shared" / "data" / "newsletters",
+                              cache_dir=cache_dir or REPO_ROOT / "benchmarks" / "results" / "eval-cache" / "answers",
+                              progress=lambda msg: err.print(msg, highlight=False, markup=False))
+        if calibrate:
+            from assistant.evaluation.calibrate import open_desks
+
+            desks = open_desks(desks)
+        with embed_progress("answering") as progress:
+            outcomes = run_suite(questions, desks, progress=progress)
+    if outcomes_file:
+        outcomes_file.write_text(json.dumps(outcomes_to_json(outcomes), ensure_ascii=False, indent=1))
+    if calibrate:
+        from assistant.evaluation.calibrate import leave_one_out
+
+        report = leave_one_out(outcomes)
+        if as_json:
+            click.echo(json.dumps(report.to_json()))
+            return
+        for title, table in (("held out (thresholds chosen on the other newsletters)", report.held_out),
+                             ("in sample (thresholds chosen on all six: the defaults)", report.in_sample),
+                             ("gate open (no refusal)", report.open_gate)):
+            out.print(f"\n{title}", highlight=False, markup=False)
+            for line in report_table(table):
+                out.print(line, highlight=False, markup=False)
+        out.print("\nchosen thresholds:", highlight=False, markup=False)
+        for name, setting in report.chosen.items():
+            out.print(f"  {name:<24} {setting.as_settings()}", highlight=False, markup=False)
+        return
+    scores = score_outcomes(outcomes)
+    if as_json:
+        click.echo(json.dumps(scores))
+    else:
+        for line in report_table(scores):
             out.print(line, highlight=False, markup=False)
 
 
@@ -407,6 +489,7 @@ def serve(host: str, port: int, index_dir: Path | None) -> None:
 
 main.add_command(feeds)
 main.add_command(refresh)
+main.add_command(brief)
 
 
 def run() -> None:

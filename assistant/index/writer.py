@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.embedding.encoder import Embedder
+from assistant.embedding import Encoder
 from assistant.index.errors import IndexMissingError, IndexWriteError, one_line
 from assistant.index.lexical_rows import LexicalRows
 from assistant.index.lock import WriterBusyError, WriterLock
@@ -54,7 +54,7 @@ class IndexWriter:
     exception, or a kill, leaves the published version as it was; exceptions other than the expected ones come
     out as IndexWriteError with one clear line."""
 
-    def __init__(self, store: IndexStore, embedder: Embedder, *, fresh: bool = False,
+    def __init__(self, store: IndexStore, embedder: Encoder, *, fresh: bool = False,
                  wait_seconds: float = 0.0, fault: FaultFn | None = None, operation: str = "ingest") -> None:
         self.store = store
         self.embedder = embedder

@@ -14,14 +14,20 @@ from typing import Any
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embedding.encoder import Embedder
+from assistant.embedding import Encoder
 from assistant.index.errors import one_line
 from assistant.index.sources import SourceReadResult, SourceRecord, file_record, register_source_reader
 from assistant.index.store import IndexStore
 from assistant.index.writer import FaultFn, IndexWriter
 from assistant.ingest.chunking import chunk_stories
 from assistant.records import Chunk, Issue
-from assistant.sources.newsletter import SUPPORTED_SUFFIXES, IssueError, parse_date, parse_issue
+from assistant.sources.newsletter import (
+    MAX_FILE_BYTES,
+    SUPPORTED_SUFFIXES,
+    IssueError,
+    parse_date,
+    parse_issues,
+)
 
 # Called with (done, total) while embedding, so the CLI and the UI can show progress.
 ProgressFn = Callable[[int, int], None]
@@ -62,11 +68,23 @@ def display_path(path: Path | str) -> str:
     return "".join(out)
 
 
+def _is_archive(path: Path) -> bool:
+    """A README that is an archive of dated issues (ML Papers of the Week keeps every issue in its README)."""
+    from assistant.sources.archive_file import find_sections
+
+    try:
+        if path.suffix.lower() not in (".md", ".markdown") or path.stat().st_size > MAX_FILE_BYTES:
+            return False
+        return bool(find_sections(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
+
+
 def _skip_reason(path: Path) -> str | None:
     """Why a file found inside a folder is not an issue file, or None when it is one."""
     if path.name.startswith("."):
         return "hidden file"
-    if path.name.upper() in _DOC_NAMES:
+    if path.name.upper() in _DOC_NAMES and not _is_archive(path):
         return "documentation file, not an issue"
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return (f"unsupported file type {path.suffix.lower() or '(none)'} (issues: "
@@ -132,7 +150,7 @@ def parse_files(files: list[Path], *, issue_date: date | None = None, source_nam
     rejected: list[tuple[str, str]] = []
     for path in files:
         try:
-            issue = parse_issue(path, issue_date=issue_date, source_name=source_name)
+            parsed = parse_issues(path, issue_date=issue_date, source_name=source_name)
         except IssueError as exc:
             rejected.append((display_path(path), str(exc)))
         except OSError as exc:
@@ -140,7 +158,7 @@ def parse_files(files: list[Path], *, issue_date: date | None = None, source_nam
         except Exception as exc:  # noqa: BLE001 - one odd file must never stop the others
             rejected.append((display_path(path), f"cannot parse: {one_line(exc)}"))
         else:
-            issues.append(_scrub(issue))
+            issues.extend(_scrub(issue) for issue in parsed)  # an archive file holds several issues
     return issues, rejected
 
 
@@ -166,7 +184,7 @@ class ChunkSync:
     content hash is unchanged (in this index, or in `reuse`), embed the rest in large batches, delete chunks
     that vanished. Stories removed earlier with `newsdesk remove` stay out."""
 
-    def __init__(self, writer: IndexWriter, embedder: Embedder, *, progress: ProgressFn | None = None,
+    def __init__(self, writer: IndexWriter, embedder: Encoder, *, progress: ProgressFn | None = None,
                  reuse: dict[str, np.ndarray] | None = None) -> None:
         self.writer = writer
         self.embedder = embedder
@@ -218,7 +236,7 @@ class ChunkSync:
         self.pending = []
 
 
-def ingest_issues(settings: Settings, embedder: Embedder, issues: list[Issue], *, wait_seconds: float = 0.0,
+def ingest_issues(settings: Settings, embedder: Encoder, issues: list[Issue], *, wait_seconds: float = 0.0,
                   progress: ProgressFn | None = None, fault: FaultFn | None = None,
                   fresh: bool = False, sources: list[SourceRecord] | None = None) -> IngestReport:
     """Write `issues` into a new index version. `sources` records how to read each issue again (one per issue
@@ -246,7 +264,7 @@ def ingest_issues(settings: Settings, embedder: Embedder, issues: list[Issue], *
     return report
 
 
-def ingest_paths(settings: Settings, embedder: Embedder, paths: list[Path], *, issue_date: date | None = None,
+def ingest_paths(settings: Settings, embedder: Encoder, paths: list[Path], *, issue_date: date | None = None,
                  source_name: str | None = None, wait_seconds: float = 0.0,
                  progress: ProgressFn | None = None, fault: FaultFn | None = None) -> IngestReport:
     files, rejected = collect_files(paths)
@@ -259,7 +277,7 @@ def ingest_paths(settings: Settings, embedder: Embedder, paths: list[Path], *, i
     return report
 
 
-def remove_target(settings: Settings, embedder: Embedder, target: str, *, wait_seconds: float = 0.0,
+def remove_target(settings: Settings, embedder: Encoder, target: str, *, wait_seconds: float = 0.0,
                   fault: FaultFn | None = None) -> int:
     """Remove an issue (by issue id) or one story/feed entry (by story id or link). Returns chunks removed.
     A removed issue is forgotten by `newsdesk rebuild`; a removed story or link is never re-added."""
@@ -282,15 +300,24 @@ def remove_target(settings: Settings, embedder: Embedder, target: str, *, wait_s
 def read_file_sources(settings: Settings, records: list[SourceRecord]) -> SourceReadResult:
     """The built-in reader: newsletter files, parsed again with the options they were ingested with."""
     result = SourceReadResult()
+    # An archive file holds many issues (one record each): parse it once per path and options.
+    parsed: dict[tuple[str, str | None, str | None], list[Issue]] = {}
     for record in records:
         path = Path(record.ref)
+        key = (record.ref, record.options.get("issue_date"), record.options.get("source_name"))
         try:
-            issue = parse_issue(path, issue_date=parse_date(record.options.get("issue_date")),
-                                source_name=record.options.get("source_name"))
+            if key not in parsed:
+                parsed[key] = parse_issues(path, issue_date=parse_date(record.options.get("issue_date")),
+                                           source_name=record.options.get("source_name"))
         except FileNotFoundError:
             result.failed.append((record, "file is gone"))
+            continue
         except (IssueError, OSError) as exc:
             result.failed.append((record, str(exc)))
+            continue
+        issue = next((i for i in parsed[key] if i.issue_id == record.issue_id), None)
+        if issue is None:
+            result.failed.append((record, "issue no longer in the file"))
         else:
             result.issues.append(issue)
     return result

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embedding.encoder import Embedder
+from assistant.embedding import Encoder
 from assistant.index.errors import IndexMissingError, IndexWriteError, one_line
 from assistant.index.sources import SourceRecord, SourceRegistry, source_reader
 from assistant.index.store import IndexStore
@@ -92,7 +92,7 @@ def _read_sources(settings: Settings, registry: SourceRegistry
     return read, failed
 
 
-def rebuild_index(settings: Settings, embedder: Embedder, *, wait_seconds: float = 0.0,
+def rebuild_index(settings: Settings, embedder: Encoder, *, wait_seconds: float = 0.0,
                   progress: ProgressFn | None = None, fault: FaultFn | None = None,
                   reembed: bool = False) -> RebuildReport:
     store = IndexStore(settings)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
+from assistant.embedding import Encoder
 from assistant.embedding.encoder import Embedder
 from assistant.index.sources import SourceReadResult, SourceRecord, SourceRegistry, register_source_reader
 from assistant.index.store import IndexStore
@@ -152,7 +153,7 @@ class _Plan:
         return changed
 
 
-def _write(settings: Settings, embedder: Embedder, store: IndexStore, state: FeedState, reads: list[FeedRead],
+def _write(settings: Settings, embedder: Encoder, store: IndexStore, state: FeedState, reads: list[FeedRead],
            report: RefreshReport, *, wait_seconds: float, hooks: RefreshHooks, base_dir: Path) -> set[str]:
     """Apply every new or changed entry; returns story ids whose fingerprint must be forgotten (their
     primary vanished, so the next refresh indexes them on their own)."""
@@ -241,7 +242,7 @@ def _plan_entry(read: FeedRead, entry: FeedEntry, *, plan: _Plan, finder: Duplic
 # ---------------------------------------------------------------- the whole refresh
 
 
-def refresh_feeds(settings: Settings, embedder: Embedder, *, feed_list: FeedList | None = None,
+def refresh_feeds(settings: Settings, embedder: Encoder, *, feed_list: FeedList | None = None,
                   force: bool = False, wait_seconds: float = 0.0, hooks: RefreshHooks | None = None,
                   fetcher: Fetcher | None = None) -> RefreshReport:
     """Refresh every feed of the list. Raises FeedListError when there is no list or it is empty."""

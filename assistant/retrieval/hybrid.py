@@ -13,7 +13,7 @@ import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from assistant.embedding.encoder import Embedder
+from assistant.embedding import Encoder
 from assistant.errors import NewsdeskError
 from assistant.index.store import ReaderCache
 from assistant.records import Filters, ScoredChunk
@@ -115,7 +115,7 @@ class HybridRetriever(BaseRetriever):
     Plain RRF loses to dense alone on news (measured, README); a small lexical weight keeps dense's ranking
     and lets exact names and numbers break ties."""
 
-    def __init__(self, *, readers: ReaderCache, embedder: Embedder, top_k: int = 6, candidates: int = 40,
+    def __init__(self, *, readers: ReaderCache, embedder: Encoder, top_k: int = 6, candidates: int = 40,
                  lexical_weight: float = 0.2, recency_weight: float = 0.15, recency_half_life_days: float = 14.0,
                  per_story: int = 1, reranker: CrossEncoderReranker | None = None, recent_pass: bool = True
                  ) -> None:
@@ -143,7 +143,7 @@ class HybridRetriever(BaseRetriever):
         self._info_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, readers: ReaderCache, embedder: Embedder) -> HybridRetriever:
+    def from_settings(cls, settings: Settings, *, readers: ReaderCache, embedder: Encoder) -> HybridRetriever:
         reranker = (CrossEncoderReranker(settings.reranker, top_n=settings.rerank_top_n,
                                          device=settings.embed_device) if settings.reranker else None)
         return cls(readers=readers, embedder=embedder, top_k=settings.top_k,

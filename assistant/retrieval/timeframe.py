@@ -23,6 +23,13 @@ import numpy as np
 # Newsletters report an event in the next issue, up to a week later, so a closed window about the past keeps
 # stories dated up to this many days after its end (never past the as-of date).
 PUBLICATION_LAG_DAYS = 6
+# "What did we write about X in May?" asks about our issues, so May means the issues dated in May: no margin for
+# reports that ran after the events. "What happened in May?" keeps the margin.
+_OUR_WRITING = re.compile(
+    r"\b(?:we|our|us|the newsletter|this newsletter|the issues?|issues?)\b.{0,40}?\b(?:wr(?:ite|ote|itten)|"
+    r"cover(?:ed|s)?|mention(?:ed|s)?|publish(?:ed)?|sa(?:y|id)|report(?:ed)?|feature(?:d|s)?|ran|run|"
+    r"include[ds]?|discuss(?:ed)?|link(?:ed)?)\b|\b(?:issues?|editions?)\s+(?:of|from|in|dated|published)\b",
+    re.IGNORECASE)
 # An event's date is the first mention in the latest run of mentions no more than this many days apart.
 EVENT_CLUSTER_DAYS = 45
 
@@ -166,8 +173,8 @@ def _date_after(words: list[str], as_of: date, *, max_tokens: int = 4) -> tuple[
     return None
 
 
-def _lagged(end: date, as_of: date) -> date:
-    return min(end + timedelta(days=PUBLICATION_LAG_DAYS), as_of) if end < as_of else as_of
+def _lagged(end: date, as_of: date, lag: int = PUBLICATION_LAG_DAYS) -> date:
+    return min(end + timedelta(days=lag), as_of) if end < as_of else as_of
 
 
 # ------------------------------------------------------------------ the archive's own calendar
@@ -225,6 +232,7 @@ def resolve(question: str, *, as_of: date | None, archive: ArchiveCalendar | Non
     as_of = as_of or date.today()
     frame = TimeFrame(as_of=as_of, explicit_as_of=explicit, query=question)
     spans: list[_Span] = []
+    lag = 0 if _OUR_WRITING.search(question) else PUBLICATION_LAG_DAYS
 
     for m in _ISSUE_RE.finditer(question):
         found = _issue_window(m, as_of, archive, sources)
@@ -236,11 +244,11 @@ def resolve(question: str, *, as_of: date | None, archive: ArchiveCalendar | Non
         # "Business Today" is a name: a capitalised relative word counts only at the start of a sentence.
         if _inside(m.start(), spans) or (m.group(0)[0].isupper() and not _sentence_start(question, m.start())):
             continue
-        s, u = _relative_window(m, as_of)
+        s, u = _relative_window(m, as_of, lag)
         spans.append(_Span(s, u, m.group(0).strip(), m.start(), m.end()))
     for m in _PREPOSITION_RE.finditer(question):
         if not _inside(m.start(), spans):
-            found_span = _prepositional(question, m, as_of)
+            found_span = _prepositional(question, m, as_of, lag)
             if found_span is not None:
                 spans.append(found_span)
     if archive is not None:
@@ -323,7 +331,7 @@ def _strip(question: str, cuts: list[tuple[int, int]]) -> str:
     return stripped or question
 
 
-def _relative_window(m: re.Match[str], as_of: date) -> tuple[date | None, date]:
+def _relative_window(m: re.Match[str], as_of: date, lag: int = PUBLICATION_LAG_DAYS) -> tuple[date | None, date]:
     phrase = m.group(1).lower()
     if phrase == "today":
         return as_of, as_of
@@ -350,10 +358,10 @@ def _relative_window(m: re.Match[str], as_of: date) -> tuple[date | None, date]:
     # "last week": the previous calendar week, reported up to a week later
     prev_end = this_start - timedelta(days=1)
     prev_start, _ = _period_span(prev_end, unit)
-    return prev_start, _lagged(prev_end, as_of)
+    return prev_start, _lagged(prev_end, as_of, lag)
 
 
-def _prepositional(question: str, m: re.Match[str], as_of: date) -> _Span | None:
+def _prepositional(question: str, m: re.Match[str], as_of: date, lag: int = PUBLICATION_LAG_DAYS) -> _Span | None:
     word = m.group(1).lower()
     rest = question[m.end():]
     if rest[:1] in "\"'“‘":  # on "Saturday Night Live": a quoted title, not a date
@@ -377,7 +385,7 @@ def _prepositional(question: str, m: re.Match[str], as_of: date) -> _Span | None
             words[n].lower() in ("and", "or", "to", "until", "through"):
         second = _date_after(words[n + 1:], as_of)
         if second is not None:
-            return span(start, _lagged(second[1], as_of), m.end() + tokens[n + second[2]][1])
+            return span(start, _lagged(second[1], as_of, lag), m.end() + tokens[n + second[2]][1])
     day_only = start == end  # "after October 2": that day's reports count (time zones, same-day follow-ups)
     if word == "since":
         return span(start, None)
@@ -392,8 +400,8 @@ def _prepositional(question: str, m: re.Match[str], as_of: date) -> _Span | None
     if start > as_of:  # "in December" asked in May means last December; dateparser already prefers the past
         return None
     if (end - start).days < 7:  # a day or a week: news about it may also run in the days before (previews)
-        start -= timedelta(days=PUBLICATION_LAG_DAYS)
-    return span(start, _lagged(end, as_of))
+        start -= timedelta(days=lag)
+    return span(start, _lagged(end, as_of, lag))
 
 
 def _issue_window(m: re.Match[str], as_of: date, archive: ArchiveCalendar | None,

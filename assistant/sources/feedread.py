@@ -85,10 +85,12 @@ def read_feed(spec: FeedSpec, *, feed_id: str, base_dir: Path, memo: FeedMemo, f
                 out.status = NOT_MODIFIED
                 return read
         parsed = parse_feed(data, feed_id=feed_id, url=url, content_type=content_type,
-                            fallback_title=spec.title, max_chars=settings.feed_entry_max_chars)
+                            fallback_title=spec.title, max_chars=settings.feed_entry_max_chars,
+                            max_entries=settings.feed_max_entries, max_seconds=settings.feed_parse_seconds)
         read.parsed = parsed
         out.title, out.format, out.entries = spec.title or parsed.title, parsed.format, len(parsed.entries)
-        out.skipped, out.warning = parsed.skipped, parsed.warning
+        # Caps that applied ride on the warning, the one-line note the refresh summary already prints per feed.
+        out.skipped, out.warning = parsed.skipped, "; ".join(filter(None, [parsed.warning, *parsed.notes])) or None
         read.changed = [e for e in parsed.entries if force or memo.entries.get(e.story.story_id) != e.fingerprint]
         out.unchanged = len(parsed.entries) - len(read.changed)
         if spec.full_text:

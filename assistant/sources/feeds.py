@@ -3,10 +3,12 @@ does not read it). Bad input is the normal case: every failure is a FeedError wi
 
 from __future__ import annotations
 
+import calendar
 import io
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -72,6 +74,7 @@ class ParsedFeed:
     entries: list[FeedEntry] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)   # one line per entry left out
     warning: str | None = None                           # ill-formed but recovered
+    notes: list[str] = field(default_factory=list)     # a cap applied (entries left out), one line each
 
     @property
     def stories(self) -> list[Story]:
@@ -180,11 +183,13 @@ class _Raw:
     links: list[str]
 
 
-def _make_entries(raws: list[_Raw | None], *, feed_id: str, feed_title: str, max_chars: int,
+def _make_entries(raws: list[_Raw | None], *, numbers: list[int], feed_id: str, feed_title: str, max_chars: int,
                   skipped: list[str]) -> list[FeedEntry]:
+    """`numbers`: each raw's position in the document (from 1), which stays its number when a cap left
+    others out."""
     entries: list[FeedEntry] = []
     seen: dict[str, tuple[int, str]] = {}
-    for n, raw in enumerate(raws, start=1):
+    for n, raw in zip(numbers, raws, strict=True):
         if raw is None:  # already reported by the format's parser
             continue
         title, body = raw.title.strip(), raw.body.strip()
@@ -221,6 +226,77 @@ def _make_entries(raws: list[_Raw | None], *, feed_id: str, feed_title: str, max
     return entries
 
 
+# ---------------------------------------------------------------- caps
+
+
+@dataclass
+class _Caps:
+    """How much of one feed is read: the newest `max_entries` entries, and a deadline on the per-entry pass.
+
+    feedparser cannot be interrupted (a thread cannot be stopped, a subprocess per feed costs more than most
+    parses), so its own pass is bounded by the body size cap instead (NEWSDESK_FEED_MAX_BYTES; feedparser reads
+    ~1 MB/s on 2 cores); the deadline, counted from the start of parse_feed, is checked before each entry of
+    our pass (text cleaning, the costly part on real feeds), which then stops with the entries done (with none
+    done the feed fails, keeping its state, so the next refresh reads it again). Selecting
+    the newest entries first needs only their dates, so a 100,000-entry feed costs feedparser's pass plus 500
+    entries of ours."""
+
+    max_entries: int | None
+    seconds: float | None
+    started: float
+    notes: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def latest(today: date) -> float:
+        # Dates in the future are typos or placeholders (see _utc_date), not the newest entries.
+        return calendar.timegm((today + timedelta(days=3)).timetuple())
+
+    def select(self, count: int, stamp: Callable[[int], float | None]) -> list[int]:
+        """Positions of the entries to read, in document order: all, or the newest `max_entries`. Undated
+        entries count as older than dated ones; ties keep document order (feeds list newest first)."""
+        if self.max_entries is None or count <= self.max_entries:
+            return list(range(count))
+        stamps = [stamp(i) for i in range(count)]
+        order = sorted(range(count), key=lambda i: (stamps[i] is None, -(stamps[i] or 0.0)))
+        self.notes.append(f"kept the newest {self.max_entries:,} of {count:,} entries (NEWSDESK_FEED_MAX_ENTRIES)")
+        return sorted(order[: self.max_entries])
+
+    def expired(self, *, done: int, total: int) -> bool:
+        if self.seconds is None or time.monotonic() - self.started <= self.seconds:
+            return False
+        if done == 0:  # a failed feed keeps its old state, so the next refresh tries again
+            raise FeedError(f"parsing took longer than {self.seconds:g} s (NEWSDESK_FEED_PARSE_SECONDS)")
+        self.notes.append(f"parsing stopped at the {self.seconds:g} s limit (NEWSDESK_FEED_PARSE_SECONDS): "
+                          f"kept {done:,} of {total:,} entries")
+        return True
+
+
+def _stamp(parsed: time.struct_time | None, *, latest: float) -> float | None:
+    """Seconds since the epoch of a feedparser date, None when missing, before 1990 or in the future."""
+    if not parsed:
+        return None
+    try:
+        when = float(calendar.timegm(parsed))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return when if 631_152_000 <= when <= latest else None   # 1990-01-01
+
+
+def _iso_stamp(value: object, *, latest: float) -> float | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        from feedparser.datetimes import _parse_date
+
+        return _stamp(_parse_date(value), latest=latest)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return _stamp(when.utctimetuple(), latest=latest)
+
+
 # ---------------------------------------------------------------- RSS / Atom
 
 
@@ -252,7 +328,7 @@ def _names(entry: Any) -> str:
 
 
 def _parse_xml(data: bytes, *, feed_id: str, url: str | None, content_type: str | None, fallback_title: str,
-               max_chars: int, today: date) -> ParsedFeed:
+               max_chars: int, today: date, caps: _Caps) -> ParsedFeed:
     import feedparser
 
     headers = {"content-location": url} if url and url.startswith(("http://", "https://")) else {}
@@ -280,7 +356,16 @@ def _parse_xml(data: bytes, *, feed_id: str, url: str | None, content_type: str 
     title = clean_text(raw_title, html=_is_html(feed.get("title_detail"), raw_title))
     title = _one_line(title, 200) or fallback_title or (urlsplit(feed_link).netloc if feed_link else feed_id)
     raws: list[_Raw | None] = []
-    for entry in doc.entries:
+    numbers: list[int] = []
+    latest = caps.latest(today)
+    keep = caps.select(len(doc.entries), lambda i: next(
+        (s for key in ("published_parsed", "updated_parsed", "created_parsed")
+         if (s := _stamp(doc.entries[i].get(key), latest=latest)) is not None), None))
+    for i in keep:
+        if caps.expired(done=len(raws), total=len(keep)):
+            break
+        entry = doc.entries[i]
+        numbers.append(i + 1)
         # FeedBurner rewrites links to feedproxy redirects and keeps the article's own link here.
         link = _http_link(entry.get("feedburner_origlink") or entry.get("link"), feed_link or base)
         guid = str(entry.get("id") or "").strip() or None
@@ -298,7 +383,7 @@ def _parse_xml(data: bytes, *, feed_id: str, url: str | None, content_type: str 
             body=clean_text(body, html=body_html), day=day, author=_names(entry), tags=tags,
             links=[link] if link else []))
     parsed = ParsedFeed(title=title, link=feed_link, format=FORMAT_NAMES.get(version, version or "unknown"))
-    parsed.entries = _make_entries(raws, feed_id=feed_id, feed_title=title, max_chars=max_chars,
+    parsed.entries = _make_entries(raws, numbers=numbers, feed_id=feed_id, feed_title=title, max_chars=max_chars,
                                    skipped=parsed.skipped)
     if problem is not None:
         parsed.warning = f"ill-formed, recovered: {_describe(problem)}"
@@ -309,7 +394,7 @@ def _parse_xml(data: bytes, *, feed_id: str, url: str | None, content_type: str 
 
 
 def _parse_json(data: bytes, *, feed_id: str, url: str | None, fallback_title: str, max_chars: int,
-                today: date) -> ParsedFeed:
+                today: date, caps: _Caps) -> ParsedFeed:
     try:
         doc = json.loads(data.decode("utf-8-sig"))  # JSON Feed is UTF-8 by definition
     except UnicodeDecodeError as exc:
@@ -324,8 +409,18 @@ def _parse_json(data: bytes, *, feed_id: str, url: str | None, fallback_title: s
     title = _one_line(clean_text(str(doc.get("title") or ""), html=False), 200) or fallback_title or feed_id
     feed_authors = _json_authors(doc)
     raws: list[_Raw | None] = []
+    numbers: list[int] = []
     skipped: list[str] = []
-    for n, item in enumerate(doc["items"], start=1):
+    items: list[Any] = doc["items"]
+    latest = caps.latest(today)
+    keep = caps.select(len(items), lambda i: None if not isinstance(items[i], dict) else (
+        _iso_stamp(items[i].get("date_published"), latest=latest)
+        or _iso_stamp(items[i].get("date_modified"), latest=latest)))
+    for i in keep:
+        if caps.expired(done=len(raws), total=len(keep)):
+            break
+        item, n = items[i], i + 1
+        numbers.append(n)
         if not isinstance(item, dict):
             skipped.append(f"entry {n}: not a JSON object")
             raws.append(None)
@@ -347,7 +442,7 @@ def _parse_json(data: bytes, *, feed_id: str, url: str | None, fallback_title: s
             links=[x for x in (link, external) if x]))
     parsed = ParsedFeed(title=title, link=feed_link, format="JSON Feed " + version.rsplit("/", 1)[-1],
                         skipped=skipped)
-    parsed.entries = _make_entries(raws, feed_id=feed_id, feed_title=title, max_chars=max_chars,
+    parsed.entries = _make_entries(raws, numbers=numbers, feed_id=feed_id, feed_title=title, max_chars=max_chars,
                                    skipped=parsed.skipped)
     return parsed
 
@@ -369,17 +464,25 @@ def looks_like_json(data: bytes, content_type: str | None = None) -> bool:
 
 
 def parse_feed(data: bytes, *, feed_id: str, url: str | None = None, content_type: str | None = None,
-               fallback_title: str = "", max_chars: int = 100_000, today: date | None = None) -> ParsedFeed:
-    """Parse one feed document. Raises FeedError (one line) when it is not a usable feed."""
+               fallback_title: str = "", max_chars: int = 100_000, today: date | None = None,
+               max_entries: int | None = None, max_seconds: float | None = None) -> ParsedFeed:
+    """Parse one feed document. Raises FeedError (one line) when it is not a usable feed.
+
+    `max_entries` keeps the newest entries only; `max_seconds` stops the per-entry pass at a deadline counted
+    from here, keeping the entries done. Each cap that applied is one line in the result's notes."""
     if not data or not data.strip():
         raise FeedError("empty document")
     today = today or datetime.now(timezone.utc).date()
+    caps = _Caps(max_entries=max_entries, seconds=max_seconds, started=time.monotonic())
     try:
         if looks_like_json(data, content_type):
-            return _parse_json(data, feed_id=feed_id, url=url, fallback_title=fallback_title,
-                               max_chars=max_chars, today=today)
-        return _parse_xml(data, feed_id=feed_id, url=url, content_type=content_type,
-                          fallback_title=fallback_title, max_chars=max_chars, today=today)
+            parsed = _parse_json(data, feed_id=feed_id, url=url, fallback_title=fallback_title,
+                                 max_chars=max_chars, today=today, caps=caps)
+        else:
+            parsed = _parse_xml(data, feed_id=feed_id, url=url, content_type=content_type,
+                                fallback_title=fallback_title, max_chars=max_chars, today=today, caps=caps)
+        parsed.notes = caps.notes
+        return parsed
     except FeedError:
         raise
     except RecursionError as exc:

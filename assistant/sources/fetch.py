@@ -3,14 +3,16 @@
 A descriptive User-Agent, a timeout on every request and a deadline on every body, conditional GET (the caller
 passes the ETag and Last-Modified it remembered), redirects followed by hand so a loop is named as one, a cap on
 the body size (checked on the decoded bytes, so a gzip bomb stops at the cap too), retries with exponential
-backoff on 5xx, 429 and dropped connections, and at most two requests at a time to one host.
+backoff on 5xx, 429 and dropped connections, and at most two requests at a time to one host. Every request,
+redirect hop and article page included, may reach public addresses only, unless NEWSDESK_FETCH_ALLOW names
+the network or host (netpolicy.py).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
@@ -19,6 +21,7 @@ import httpx
 
 from assistant.config import Settings
 from assistant.errors import NewsdeskError
+from assistant.sources.netpolicy import NetPolicy, PinnedTransport, Refused
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
                "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
@@ -54,13 +57,18 @@ class Fetcher:
 
     def __init__(self, *, user_agent: str, timeout: float, max_bytes: int, max_redirects: int = 5,
                  retries: int = 2, backoff: float = 1.0, sleep: Callable[[float], None] = time.sleep,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 allow: str | Sequence[str] = (), transport: httpx.BaseTransport | None = None) -> None:
+        # `allow`: NEWSDESK_FETCH_ALLOW entries. A caller-supplied `transport` (tests) does its own connecting:
+        # numeric hosts are still checked in get(), names are not resolved and checked then.
+        self.policy = NetPolicy.from_allow(allow)
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.retries = retries
         self.backoff = backoff
         self._sleep = sleep
+        if transport is None:
+            transport = PinnedTransport(policy=self.policy)
         self._client = httpx.Client(headers={"User-Agent": user_agent}, timeout=httpx.Timeout(timeout),
                                     follow_redirects=False, transport=transport)
         self._hosts: dict[str, threading.Semaphore] = {}
@@ -70,7 +78,7 @@ class Fetcher:
     def from_settings(cls, settings: Settings) -> Fetcher:
         return cls(user_agent=settings.feed_user_agent, timeout=settings.feed_timeout,
                    max_bytes=settings.feed_max_bytes, max_redirects=settings.feed_max_redirects,
-                   retries=settings.feed_retries, backoff=settings.feed_backoff)
+                   retries=settings.feed_retries, backoff=settings.feed_backoff, allow=settings.fetch_allow)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -102,8 +110,12 @@ class Fetcher:
         attempts = 0
         for hop in range(self.max_redirects + 1):
             _check_scheme(current)
-            with self._host_slot(current):
-                status, resp_headers, body, tries = self._with_retries(current, headers)
+            try:
+                self.policy.check_literal(urlsplit(current).hostname or "")  # numbers: refused before connecting
+                with self._host_slot(current):
+                    status, resp_headers, body, tries = self._with_retries(current, headers)
+            except Refused as exc:  # names are checked where the connection is opened (PinnedTransport)
+                raise FetchError(str(exc) if hop == 0 else f"redirect to {current} {exc}") from None
             attempts += tries
             if status in REDIRECTS:
                 location = resp_headers.get("location")
@@ -142,7 +154,7 @@ class Fetcher:
                     raise FetchError(f"connection failed: {_short(exc)}") from exc
                 self._sleep(self.backoff * 2 ** (attempt - 1))
                 continue
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise FetchError(f"request failed: {_short(exc)}") from exc
             if (status >= 500 or status == 429) and attempt <= self.retries:
                 delay = self.backoff * 2 ** (attempt - 1)
@@ -180,7 +192,7 @@ class Fetcher:
 
 def _check_scheme(url: str) -> None:
     parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise FetchError(f"not an http(s) URL: {url}")
 
 

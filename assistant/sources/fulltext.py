@@ -36,7 +36,9 @@ def extract_main_text(html: bytes | str, *, url: str | None = None) -> str | Non
 
 
 def fetch_full_text(fetcher: Fetcher, url: str) -> FullText:
-    """Fetch one article page politely and extract its main text."""
+    """Fetch one article page politely and extract its main text. Entry links come from the feed's author, so
+    the page is fetched only through the Fetcher: its address policy (netpolicy.py) refuses loopback, private
+    and link-local targets, redirects included, and the refusal becomes the reason."""
     try:
         result = fetcher.get(url, accept=PAGE_ACCEPT)
     except FetchError as exc:

@@ -13,8 +13,7 @@ from datetime import date
 from assistant.sources.text import is_sponsor_label, strip_leading_symbols
 
 # Tags whose content is code or embedded media, never prose.
-_DROP_CONTENT = {"script", "style", "noscript", "iframe", "object", "embed", "svg", "template", "textarea",
-                 "math", "pre", "code"}
+_DROP_CONTENT = {"script", "style", "noscript", "iframe", "object", "embed", "svg", "template", "textarea", "math"}
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
 _ESM_RE = re.compile(r"^(import|export)\b")
 _MDX_COMMENT_RE = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
@@ -27,20 +26,30 @@ _BULLET_RE = re.compile(r"^(\s*)[*+-]\s+(.*)$")
 _LINKED_IMAGE_RE = re.compile(r"^\s*\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)\s*$")
 _LINK_ONLY_RE = re.compile(r"^\[(?:\*\*)?[^\]]+?(?:\*\*)?\]\([^)\s]+\)$")
 _BOLD_ONLY_RE = re.compile(r"^\*\*([^*]+)\*\*(:?)$")
+_LINK_ITEM_RE = re.compile(r"^\[[^\]]+\]\([^)\s]+\)")
 _RULE_RE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 _US_DATE_RE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
 
 
-def mdx_date(value: object) -> object:
-    """Docusaurus reads front-matter dates with JavaScript's Date, so "08-19-2026" is month-day-year; parse_date
-    would otherwise guess."""
-    match = _US_DATE_RE.match(str(value).strip()) if isinstance(value, str) else None
-    if not match:
-        return value
-    try:
-        return date(int(match.group(3)), int(match.group(1)), int(match.group(2)))
-    except ValueError:
-        return value
+_NUMBERED_TITLE_RE = re.compile(r"^(.*?\S)\s*#\d+\b")
+
+
+def mdx_meta(meta: dict[str, object]) -> dict[str, object]:
+    """Front matter as parse_issue reads it. Docusaurus reads dates with JavaScript's Date, so "08-19-2026" is
+    month-day-year (parse_date would guess); and "This Week In React #200: Remix, ..." names the newsletter
+    before the issue number, so every issue gets the same source name (and stable ids)."""
+    meta = dict(meta)
+    value = meta.get("date")
+    match = _US_DATE_RE.match(value.strip()) if isinstance(value, str) else None
+    if match:
+        try:
+            meta["date"] = date(int(match.group(3)), int(match.group(1)), int(match.group(2)))
+        except ValueError:
+            pass
+    named = _NUMBERED_TITLE_RE.match(str(meta.get("title") or ""))
+    if named and not meta.get("newsletter"):
+        meta["newsletter"] = named.group(1)
+    return meta
 
 
 def mdx_to_markdown(body: str, *, title: str = "") -> str:
@@ -162,8 +171,10 @@ def _strip_jsx(text: str) -> str:
             closing = text[i + 1] == "/"
             self_closing = text[end - 2] == "/"
             if tag in _DROP_CONTENT and not closing and not self_closing:
-                close = re.compile(rf"</{re.escape(tag)}\s*>", re.IGNORECASE).search(text, end)
-                end = close.end() if close else len(text)
+                closer = re.compile(rf"</{re.escape(tag)}\s*>", re.IGNORECASE).search(text, end)
+                # Unclosed (MDX itself would refuse the file): its paragraph goes, the rest of the issue stays.
+                paragraph_end = text.find("\n\n", end)
+                end = closer.end() if closer else (paragraph_end if paragraph_end != -1 else len(text))
             if tag == "br":
                 out.append("\n")
             i = end
@@ -185,8 +196,11 @@ def _restructure(text: str, *, title: str) -> str:
     out: list[str] = []
     section: tuple[int, str] | None = None
     skip_level = 0  # > 0 while inside a sponsor section
-    in_lead = False
+    in_lead = fresh = False  # fresh: nothing written under the section heading yet
+    previous = ""  # the last non-blank line written
     for idx, line in enumerate(lines):
+        if out and out[-1].strip():
+            previous = out[-1].strip()
         heading = _HEADING_RE.match(line)
         if heading:
             level, raw = len(heading.group(1)), heading.group(2).strip()
@@ -199,7 +213,7 @@ def _restructure(text: str, *, title: str) -> str:
             label = strip_leading_symbols(raw)
             if level == 1 and title and label.strip() == title.strip():
                 continue  # the title repeated as a heading; the intro under it is not a story
-            section = (level, label)
+            section, fresh = (level, label), True
             out.append(f"{'#' * level} {label}")
             continue
         if skip_level:
@@ -214,24 +228,38 @@ def _restructure(text: str, *, title: str) -> str:
         if section is not None and standalone and _RULE_RE.match(line):
             if in_lead:
                 out.extend(["", f"{'#' * section[0]} {section[1]}", ""])
-            in_lead = False
+            in_lead, fresh = False, in_lead or fresh
             continue
         bold = _BOLD_ONLY_RE.match(stripped) if standalone else None
         if section is not None and bold and (bold.group(2) or bold.group(1).rstrip().endswith(":")):
             # "**Extras:**" labels the link list after a lead; it is no story of its own.
             if in_lead:
                 out.extend([f"{'#' * section[0]} {section[1]}", ""])
-            in_lead = False
+            in_lead, fresh = False, in_lead or fresh
             continue
         lead = _lead_heading(stripped) if section is not None and standalone else None
         if lead is not None and section is not None:
+            if not fresh and not in_lead:
+                # The section heading already has items of its own; repeated bare, it is the lead's section label.
+                out.extend([f"{'#' * section[0]} {section[1]}", ""])
             out.append(f"{'#' * min(section[0] + 1, 6)} {lead}")
-            in_lead = True
+            in_lead, fresh = True, False
             continue
+        if in_lead and bullet and not previous.startswith("•") and not previous.endswith(":") \
+                and _LINK_ITEM_RE.match(strip_leading_symbols(bullet.group(2))):
+            # A link list straight after a lead's prose (no "---" between) is the section's list again; a list
+            # the lead introduces ("Read in that order:") or one of plain details stays with it.
+            out.extend(["", f"{'#' * section[0]} {section[1]}", ""] if section else [])
+            in_lead = False
         if in_lead and bullet:
             # Inside a lead the bullets are its details, not separate stories.
             out.append(f"{bullet.group(1)}• {bullet.group(2)}")
             continue
+        if fresh and section is not None and stripped and not bullet:
+            # Prose right under a section heading would make the heading a story and leave the section's leads
+            # without a section; it becomes a story named after the section instead.
+            out.extend([f"{'#' * min(section[0] + 1, 6)} {section[1]}", ""])
+        fresh = fresh and not stripped
         out.append(line)
     return "\n".join(out)
 

@@ -14,14 +14,16 @@ import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeAlias
 from urllib.parse import unquote
 
 import httpcore
 import httpx
 
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+from assistant.errors import NewsdeskError
+
+IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ALLOW_HINT = "(set NEWSDESK_FETCH_ALLOW to allow it)"
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")   # DNS64 synthesizes these for IPv4-only hosts on IPv6-only networks
@@ -34,6 +36,10 @@ _DEC, _OCT, _HEX = re.compile(r"[1-9][0-9]*|0"), re.compile(r"0[0-7]+"), re.comp
 
 class Refused(Exception):
     """The policy refuses this address; the message is one line starting with "refused:"."""
+
+
+class AllowListError(NewsdeskError, ValueError):
+    """NEWSDESK_FETCH_ALLOW holds an entry that is neither a network nor a host name."""
 
 
 def ip_literal(host: str) -> IPAddress | None:
@@ -125,7 +131,7 @@ class NetPolicy:
 
     @classmethod
     def from_allow(cls, allow: str | Iterable[str] = ()) -> NetPolicy:
-        """From NEWSDESK_FETCH_ALLOW: comma-separated entries. Raises ValueError naming a bad entry."""
+        """From NEWSDESK_FETCH_ALLOW: comma-separated entries. Raises AllowListError naming a bad entry."""
         entries = allow.split(",") if isinstance(allow, str) else list(allow)
         networks: list[IPNetwork] = []
         hosts: list[str] = []
@@ -144,7 +150,8 @@ class NetPolicy:
             elif "/" not in entry and _HOST_RE.fullmatch(entry.rstrip(".")):
                 hosts.append(entry.rstrip("."))
             else:
-                raise ValueError(f"NEWSDESK_FETCH_ALLOW: {raw.strip()!r} is neither a network (CIDR) nor a host name")
+                raise AllowListError(f"NEWSDESK_FETCH_ALLOW: {raw.strip()!r} is neither a network (CIDR) nor a host "
+                                     "name")
         return cls(networks=tuple(networks), hosts=tuple(hosts))
 
     def host_allowed(self, host: str) -> bool:
@@ -152,12 +159,13 @@ class NetPolicy:
         return any(name == h or (h.startswith("*.") and name.endswith(h[1:])) for h in self.hosts)
 
     def _allowed(self, ip: IPAddress) -> bool:
+        bare = ipaddress.IPv6Address(int(ip)) if isinstance(ip, ipaddress.IPv6Address) else ip  # no zone id
         inner = _embedded_v4(ip)
-        candidates = [ip.__class__(int(ip))] + ([inner[0]] if inner else [])  # without a zone id
+        candidates: list[IPAddress] = [bare] + ([inner[0]] if inner else [])
         return any(c in net for c in candidates for net in self.networks if c.version == net.version)
 
     def refusal(self, ip: IPAddress) -> str | None:
-        """The reason `ip` is refused ("127.0.0.1 is a loopback address"), or None when it is allowed."""
+        """Why `ip` is refused ("is a loopback address", "embeds 127.0.0.1, a loopback address"), or None."""
         if self._allowed(ip):
             return None
         inner = _embedded_v4(ip)
@@ -165,37 +173,37 @@ class NetPolicy:
             v4, decides = inner
             kind = address_kind(v4)
             if kind is not None:
-                return f"{ip} embeds {v4}, {kind}"
+                return f"embeds {v4}, {kind}"
             if decides:
                 return None
         kind = address_kind(ip)
-        return None if kind is None else f"{ip} is {kind}"
+        return None if kind is None else f"is {kind}"
 
-    def check_literal(self, host: str) -> bool:
-        """Refuse a numeric host before any connection; True when `host` was a literal (and allowed), False
-        for a name, which is resolved and checked when connecting (addresses)."""
+    def check_literal(self, host: str) -> IPAddress | None:
+        """Refuse a numeric host before any connection. Returns the address when `host` is a literal (and
+        allowed); None for a name, which is resolved and checked when connecting (see addresses)."""
         ip = ip_literal(host)
         if ip is None:
-            return False
+            return None
         reason = self.refusal(ip)
         if reason is not None:
-            shown = host.strip("[]")
-            raise Refused(f"refused: {reason if shown == str(ip) else f'{shown} ({reason})'} {ALLOW_HINT}")
-        return True
+            shown = unquote(host).strip("[]")
+            name = str(ip) if shown == str(ip) else f"{shown} ({ip})"
+            raise Refused(f"refused: {name} {reason} {ALLOW_HINT}")
+        return ip
 
     def addresses(self, host: str, port: int) -> list[IPAddress]:
         """Resolve `host` once and return the addresses a connection may use; raises Refused when any of them
         is refused (a name that also points inward is not trusted at all), OSError when it does not resolve."""
-        if self.check_literal(host):
-            ip = ip_literal(host)
-            assert ip is not None
-            return [ip]
+        literal = self.check_literal(host)
+        if literal is not None:
+            return [literal]
         found = resolve_host(host, port)
         if not self.host_allowed(host):
             for ip in found:
                 reason = self.refusal(ip)
                 if reason is not None:
-                    raise Refused(f"refused: {host} resolves to {reason.replace(' is ', ', ', 1)} {ALLOW_HINT}")
+                    raise Refused(f"refused: {host} resolves to {ip}, which {reason} {ALLOW_HINT}")
         return found
 
 
@@ -248,10 +256,9 @@ class PinnedTransport(httpx.HTTPTransport):
     Proxies from the environment are not used: the address check would see only the proxy."""
 
     def __init__(self, *, policy: NetPolicy) -> None:
-        super().__init__(trust_env=False)
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
-        # httpx.HTTPTransport takes no network backend, so its pool is replaced by the same pool with ours.
+        super().__init__()
+        # httpx.HTTPTransport takes no network backend, so its pool is replaced by the same pool (httpx's
+        # default limits and TLS context) with ours.
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry, network_backend=_CheckedBackend(policy))
+            ssl_context=httpx.create_ssl_context(), max_connections=100, max_keepalive_connections=20,
+            keepalive_expiry=5.0, network_backend=_CheckedBackend(policy))

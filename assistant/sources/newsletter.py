@@ -16,6 +16,7 @@ from bs4 import BeautifulSoup
 
 from assistant.errors import NewsdeskError
 from assistant.records import Issue, SourceKind, Story
+from assistant.sources.mdx import mdx_meta, mdx_to_markdown
 from assistant.sources.text import (
     html_to_text,
     is_footer,
@@ -270,9 +271,38 @@ def parse_markdown_body(body: str, *, split_items: bool = False) -> list[_Draft]
                                          url=urls[0] if urls else None))
             continue
         head_urls = links_of(heading)
-        drafts.append(_Draft(headline=link_text(heading), section=section, lines=body_lines,
+        own, trailing = _trailing_items(body_lines, section)
+        drafts.append(_Draft(headline=link_text(heading), section=section, lines=own,
                              url=head_urls[0] if head_urls else None))
+        drafts.extend(trailing)
     return drafts
+
+
+def _summary_item(paragraph: str) -> bool:
+    """A paragraph that is "[Headline](url)" alone or "[Headline](url) - summary": an item of a link list, unlike
+    prose that opens with a link ("[Argh4k](url) has landed ...") or a bare "[link](url)" reference."""
+    match = re.match(r"^\s*\[([^\]]+)\]\([^)]+\)\s*(?:$|[-–—:]\s)", paragraph)
+    return match is not None and len(match.group(1).split()) >= 3
+
+
+def _trailing_items(body_lines: list[str], section: str) -> tuple[list[str], list[_Draft]]:
+    """A linked headline whose body ends in two or more "[Headline](url) - summary" paragraphs (an issue whose
+    section headings were dropped: Last Week in AI's "Other News" with no "#### Tools" above it) keeps the text
+    before them; each item becomes a story of its own, with the paragraphs that follow it."""
+    paragraphs = _paragraphs(body_lines)
+    starts = [i for i, p in enumerate(paragraphs) if _summary_item(p)]
+    if len(starts) < 2:
+        return body_lines, []
+    own = [line for p in paragraphs[:starts[0]] for line in (*p.split("\n"), "")]
+    items: list[_Draft] = []
+    for n, start in enumerate(starts):
+        para = paragraphs[start]
+        first = _LINK_RE.search(para)
+        rest = para[first.end():].lstrip(" -–—:") if first else para
+        follow = paragraphs[start + 1:starts[n + 1] if n + 1 < len(starts) else len(paragraphs)]
+        items.append(_Draft(headline=link_text(first.group(1) if first else para.split("\n")[0]), section=section,
+                            lines=[rest, *follow], url=first.group(2) if first else None))
+    return own, items
 
 
 def _split_item(content: str, section: str) -> _Draft:
@@ -282,8 +312,9 @@ def _split_item(content: str, section: str) -> _Draft:
     first = next((m for m in _LINK_RE.finditer(content) if not m.group(0).startswith("!")), None)
     if first is None:
         return _Draft(headline=link_text(content), section=section)
-    head = link_text(content[:first.end()]).rstrip(" :-–—")
-    rest = content[first.end():].lstrip(" -–—:\\")
+    # \s: the separators come with no-break spaces too ("[Title](url)\u00a0-\u00a0comment").
+    head = re.sub(r"[\s:\-–—]+$", "", link_text(content[:first.end()]))
+    rest = re.sub(r"^[\s:\-–—\\]+", "", content[first.end():])
     return _Draft(headline=head, section=section, lines=[rest] if rest.strip() else [], url=first.group(2))
 
 
@@ -415,14 +446,7 @@ def parse_issue(
 ) -> Issue:
     """Read one issue file. Raises IssueError with a one-line reason for anything unusable."""
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise IssueError(f"unsupported file type {suffix or '(none)'}")
-    if raw is None:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise IssueError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
-        raw = path.read_bytes()
-    if not raw.strip():
-        raise IssueError("empty file")
+    raw = read_issue_bytes(path, raw)
     meta: dict[str, object] = {}
     if suffix == ".eml":
         kind, text, meta = _email_parts(raw)
@@ -440,6 +464,11 @@ def parse_issue(
         elif suffix in (".md", ".markdown"):
             meta, body = _split_front_matter(text)
             drafts = parse_markdown_body(body)
+        elif suffix == ".mdx":
+            meta, body = _split_front_matter(text)
+            meta = mdx_meta(meta)
+            drafts = parse_markdown_body(mdx_to_markdown(body, title=str(meta.get("title") or "")),
+                                         split_items=True)
         else:
             meta, body = _split_front_matter(text)
             drafts = parse_plain_body(body)
@@ -469,7 +498,29 @@ def parse_issue(
     name = name or folder.title() or "Newsletter"
     title = raw_title or (f"{name} {found.isoformat()}" if found else f"{name} ({path.stem})")
     issue_id = f"{slugify(name)}--{slugify(path.stem)}"
+    stories = build_stories(drafts, issue_id=issue_id, title=title, found=found, name=name)
+    if not stories:
+        raise IssueError("no stories found in the file")
+    return Issue(issue_id=issue_id, title=title, date=found, source_name=name, path=str(path),
+                 stories=stories, date_source=date_source)
 
+
+def read_issue_bytes(path: Path, raw: bytes | None = None) -> bytes:
+    """The file's bytes after the checks every issue file passes (type, size, not empty)."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise IssueError(f"unsupported file type {suffix or '(none)'}")
+    if raw is None:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise IssueError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+        raw = path.read_bytes()
+    if not raw.strip():
+        raise IssueError("empty file")
+    return raw
+
+
+def build_stories(drafts: list[_Draft], *, issue_id: str, title: str, found: date | None, name: str
+                  ) -> list[Story]:
     stories: list[Story] = []
     for draft in drafts:
         body = normalize_ws("\n".join(link_text(ln) for ln in draft.lines))
@@ -478,7 +529,7 @@ def parse_issue(
             headline = body.split("\n")[0][:120] if body else ""
         if not headline and not body:
             continue
-        all_links = ([draft.url] if draft.url else []) + links_of("\n".join(draft.lines))
+        all_links = ([draft.url] if draft.url else []) + draft.links + links_of("\n".join(draft.lines))
         url = all_links[0] if all_links else None
         idx = len(stories)
         stories.append(Story(
@@ -486,10 +537,28 @@ def parse_issue(
             headline=headline, body=body, section=draft.section, date=found, url=url,
             links=list(dict.fromkeys(all_links)), source_kind=SourceKind.NEWSLETTER, source_name=name,
         ))
-    if not stories:
-        raise IssueError("no stories found in the file")
-    return Issue(issue_id=issue_id, title=title, date=found, source_name=name, path=str(path),
-                 stories=stories, date_source=date_source)
+    return stories
+
+
+def parse_issues(
+    path: Path,
+    *,
+    raw: bytes | None = None,
+    issue_date: date | None = None,
+    source_name: str | None = None,
+) -> list[Issue]:
+    """Read an issue file that may hold several issues: a markdown archive whose top-level headings are dated
+    (one issue per dated section, see archive_file) or else one issue, as parse_issue. In an archive each
+    section keeps its heading's date; issue_date only fills sections whose heading has none."""
+    raw = read_issue_bytes(path, raw)
+    if path.suffix.lower() in (".md", ".markdown", ".mdx"):
+        # Imported here: archive_file builds on this module's markdown reader.
+        from assistant.sources.archive_file import split_archive
+
+        issues = split_archive(path, decode_bytes(raw), issue_date=issue_date, source_name=source_name)
+        if issues is not None:
+            return issues
+    return [parse_issue(path, raw=raw, issue_date=issue_date, source_name=source_name)]
 
 
 def html_issue_text(html: str) -> str:

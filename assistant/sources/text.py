@@ -31,7 +31,8 @@ PROMO_PATTERNS = (
 FOOTER_PATTERNS = (
     r"^that'?s (it|all) for (today|this week|now)\b",
     r"^thanks for reading\b",
-    r"^see you (next|tomorrow)\b",
+    r"^see (you|ya) (next|tomorrow)\b",
+    r"^see ya\W*$",
     r"^until next (time|week)\b",
     r"\bis (edited|curated|written) by\b",
 )

@@ -1,18 +1,18 @@
 """Admin tab (the team): upload issues, manage and refresh feeds, rebuild the index, index statistics.
 
 Shown only when NEWSDESK_ADMIN_PASSWORD is set, behind a password gate inside the app (Gradio's own `auth`
-would lock subscribers out of the chat too). Every admin callback re-checks the session's sign-in on the
-server and none is callable through the API (api_visibility="private").
+would lock subscribers out of the chat too). Every admin callback re-checks the sign-in on the server: the
+browser's own sign-in cookie, with an idle expiry (signin.py), so replaying the page's session hash from another
+client gets nothing. Wrong passwords lock the client (and past a higher count everyone) out for a doubling
+wait, refused at once without a sleep. None of the events is callable by name through the API (guard.py).
 """
 
 from __future__ import annotations
 
-import hmac
 import os
 import re
 import shutil
 import tempfile
-import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -26,9 +26,10 @@ from assistant.pipeline import Newsdesk
 from assistant.sources.newsletter import SUPPORTED_SUFFIXES
 from assistant.ui import render
 from assistant.ui.filters import parse_day
+from assistant.ui.guard import format_size
+from assistant.ui.signin import AdminAccess, SignInError, password_matches, sign_in_js
 
 UPLOAD_DIR = "uploads"
-FAILED_LOGIN_DELAY = 1.0  # seconds; slows password guessing through the page
 
 
 class UploadError(NewsdeskError, ValueError):
@@ -58,7 +59,7 @@ def store_upload(settings: Settings, temp_path: str | Path, *, original_name: st
     size = temp_path.stat().st_size
     name = safe_upload_name(original_name or temp_path.name)
     if size > settings.max_upload_bytes:
-        raise UploadError(f"{name} is {size:,} bytes; the limit is {settings.max_upload_bytes:,} "
+        raise UploadError(f"{name} is {format_size(size)}; the limit is {format_size(settings.max_upload_bytes)} "
                           "(NEWSDESK_MAX_UPLOAD_BYTES)")
     if size == 0:
         raise UploadError(f"{name} is empty")
@@ -83,21 +84,51 @@ def list_feeds(settings: Settings) -> list[dict[str, str]]:
     return [{"name": f.title, "url": f.url} for f in FeedList.load(settings.feeds_file).feeds]
 
 
-def add_feed(settings: Settings, url: str, name: str | None) -> str:
-    from assistant.sources.feedlist import FeedList, FeedSpec, is_remote
+class FeedCheckError(NewsdeskError, ValueError):
+    """A feed the Admin tab will not add: no such file, not a feed, or unreachable; one line."""
+
+
+def check_feed(settings: Settings, url: str) -> tuple[str, str]:
+    """Read and parse a feed before it is listed, like `newsdesk feeds add`: (the list's form of it, its title).
+    A URL is fetched under the outbound fetch policy (sources/fetch.py); a file is read within the feed cap."""
+    from assistant.sources.feedlist import FeedList, is_remote
+    from assistant.sources.feeds import FeedError, parse_feed
+    from assistant.sources.fetch import Fetcher, FetchError
 
     feeds = FeedList.load(settings.feeds_file)
-    if is_remote(url):
-        if not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"{url}: only http(s) feed URLs or local files can be added")
-    elif not feeds.base_dir.joinpath(url).expanduser().is_file() and not Path(url).expanduser().is_file():
-        raise ValueError(f"{url}: no such local feed file (give an http(s) URL or a file path)")
-    else:
-        url = feeds.local_form(url)
-    if not feeds.add(FeedSpec(url=url, title=name or "")):
+    try:
+        if is_remote(url):
+            with Fetcher.from_settings(settings) as fetcher:
+                got = fetcher.get(url)
+            parsed = parse_feed(got.body, feed_id="check", url=got.final_url, content_type=got.content_type,
+                                max_chars=settings.feed_entry_max_chars, max_entries=settings.feed_max_entries,
+                                max_seconds=settings.feed_parse_seconds)
+            return url, parsed.title
+        typed = Path(url.removeprefix("file://")).expanduser()
+        path = next((p for p in (typed, feeds.base_dir / typed) if p.is_file()), None)
+        if path is None:
+            raise FeedCheckError(f"{url}: no such local feed file (give an http(s) URL or a feed file's path)")
+        size = path.stat().st_size
+        if size > settings.feed_max_bytes:
+            raise FeedCheckError(f"{url}: {size:,} bytes; a feed may have {settings.feed_max_bytes:,} "
+                                 "(NEWSDESK_FEED_MAX_BYTES)")
+        parsed = parse_feed(path.read_bytes(), feed_id="check", fallback_title=path.stem,
+                            max_chars=settings.feed_entry_max_chars, max_entries=settings.feed_max_entries,
+                            max_seconds=settings.feed_parse_seconds)
+        return feeds.local_form(str(path)), parsed.title
+    except (FeedError, FetchError, OSError) as exc:
+        raise FeedCheckError(f"{url}: {_one_line(exc)}") from exc
+
+
+def add_feed(settings: Settings, url: str, name: str | None) -> str:
+    from assistant.sources.feedlist import FeedList, FeedSpec
+
+    url, title = check_feed(settings, url)
+    feeds = FeedList.load(settings.feeds_file)
+    if not feeds.add(FeedSpec(url=url, title=name or title or "")):
         return f"{url} is already in the feed list"
     feeds.save()
-    return f"added {name or url}; refresh the feeds to read it"
+    return f"added {name or title or url}; refresh the feeds to read it"
 
 
 def remove_feed(settings: Settings, target: str) -> str:
@@ -170,8 +201,9 @@ def _gradio_progress(progress: Any, label: str) -> Callable[[int, int], None]:
 
 # ---------------------------------------------------------------- the tab
 def build_admin_tab(desk: Newsdesk, settings: Settings, *, header: Any = None,
-                    header_html: Callable[[], str] | None = None) -> None:
-    """`header`/`header_html`: the page's index summary line, redrawn after anything that changes the index."""
+                    header_html: Callable[[], str] | None = None, access: AdminAccess | None = None) -> None:
+    """`header`/`header_html`: the page's index summary line, redrawn after anything that changes the index.
+    `access`: the app's sign-in throttle and signed-in browsers (shared with the upload guard)."""
     authed = gr.State(False)
     with gr.Column(visible=True, elem_id="nd-admin-login") as login:
         gr.Markdown("Sign in with the admin password (NEWSDESK_ADMIN_PASSWORD).")
@@ -184,7 +216,8 @@ def build_admin_tab(desk: Newsdesk, settings: Settings, *, header: Any = None,
         with gr.Column(scale=3):
             gr.Markdown("### Upload an issue")
             files = gr.File(label=f"Issue files ({' '.join(sorted(SUPPORTED_SUFFIXES))}), up to "
-                                  f"{settings.max_upload_bytes / 1e6:.1f} MB each",
+                                  f"{format_size(settings.max_upload_bytes)} each, {settings.max_upload_files} "
+                                  "at a time",
                             file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES), type="filepath",
                             elem_id="nd-admin-upload")
             with gr.Row():
@@ -213,27 +246,51 @@ def build_admin_tab(desk: Newsdesk, settings: Settings, *, header: Any = None,
             rebuild_msg = gr.HTML(elem_id="nd-admin-rebuild-msg")
             signout = gr.Button("Sign out", size="sm", elem_id="nd-admin-signout")
 
-    def require(ok: bool) -> None:
+    access = access or AdminAccess.from_settings(settings)
+    sessions, throttle = access.sessions, access.throttle
+
+    def require(ok: bool, request: gr.Request | None) -> None:
+        """The page's flag and, what counts, this browser's own sign-in cookie with a live grant."""
         if ok is not True:
-            raise gr.Error("Sign in to the admin tab first.")
+            raise gr.Error("Sign in to the admin tab first.", print_exception=False)
+        try:
+            sessions.check(sessions.key_from(_cookies(request)))
+        except SignInError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
 
-    def sign_in(secret: str) -> tuple[Any, ...]:
-        expected = settings.admin_password or ""
-        if expected and hmac.compare_digest((secret or "").encode(), expected.encode()):
-            return (True, gr.Column(visible=False), gr.Column(visible=True), "", "",
-                    stats_html(desk), feeds_html(settings))
-        time.sleep(FAILED_LOGIN_DELAY)
-        return (False, gr.Column(visible=True), gr.Column(visible=False), "",
-                render.notice("Wrong password.", kind="error"), gr.skip(), gr.skip())
+    def sign_in(secret: Any, request: gr.Request) -> tuple[Any, ...]:
+        client = _client(request)
+        attempt = throttle.attempt(client, lambda: password_matches(secret, settings.admin_password))
+        if attempt.ok:
+            try:
+                sessions.grant(sessions.key_from(_cookies(request)), client)
+            except SignInError as exc:
+                attempt_note = render.notice(str(exc), kind="error")
+            else:
+                return (True, gr.Column(visible=False), gr.Column(visible=True), "", "",
+                        stats_html(desk), feeds_html(settings))
+        else:
+            attempt_note = render.notice(attempt.message(), kind="error")
+        return (False, gr.Column(visible=True), gr.Column(visible=False), "", attempt_note, gr.skip(), gr.skip())
 
-    def sign_out() -> tuple[Any, ...]:
+    def sign_out(request: gr.Request) -> tuple[Any, ...]:
+        sessions.revoke(sessions.key_from(_cookies(request)))
+        return False, gr.Column(visible=True), gr.Column(visible=False), render.notice("Signed out.")
+
+    def after_refusal(request: gr.Request) -> tuple[Any, ...]:
+        """After a refused admin action: back to the sign-in form when this browser's sign-in is gone."""
+        if sessions.valid(sessions.key_from(_cookies(request))):
+            return gr.skip(), gr.skip(), gr.skip()
         return False, gr.Column(visible=True), gr.Column(visible=False)
 
-    def upload(ok: bool, paths: list[str] | None, day: Any, source: str,
+    def upload(ok: bool, paths: list[str] | None, day: Any, source: str, request: gr.Request,
                progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 - Gradio's idiom
-        require(ok)
+        require(ok, request)
         if not paths:
             return render.notice("Choose one or more issue files first.", kind="error"), gr.skip(), gr.skip()
+        if len(paths) > settings.max_upload_files:
+            return (render.notice(f"{len(paths)} files chosen; at most {settings.max_upload_files} at a time "
+                                  "(NEWSDESK_MAX_UPLOAD_FILES)", kind="error"), gr.skip(), gr.skip())
         try:
             issue_date = parse_day(day, "issue date")
             stored = [store_upload(settings, p, source_name=source.strip() or None) for p in paths]
@@ -251,16 +308,16 @@ def build_admin_tab(desk: Newsdesk, settings: Settings, *, header: Any = None,
         return render.sanitize(f'<ul class="nd-notice nd-{kind}">{body}</ul>'), stats_html(desk), None
 
     def feed_action(action: str) -> Callable[..., tuple[str, str, str]]:
-        def run(ok: bool, url: str, name: str, progress: gr.Progress = gr.Progress()  # noqa: B008
-                ) -> tuple[str, str, str]:
-            require(ok)
+        def run(ok: bool, url: str, name: str, request: gr.Request,
+                progress: gr.Progress = gr.Progress()) -> tuple[str, str, str]:  # noqa: B008
+            require(ok, request)
             try:
                 if action == "refresh":
                     message = refresh_feeds(desk, _gradio_progress(progress, "refreshing feeds"))
                 elif not (url or "").strip():
                     raise ValueError("give the feed URL")
                 elif action == "add":
-                    message = add_feed(settings, url.strip(), name.strip() or None)
+                    message = add_feed(settings, url.strip(), (name or "").strip() or None)
                 else:
                     message = remove_feed(settings, url.strip())
                 note = render.notice(message, kind="ok")
@@ -270,32 +327,53 @@ def build_admin_tab(desk: Newsdesk, settings: Settings, *, header: Any = None,
 
         return run
 
-    def rebuild(ok: bool, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:  # noqa: B008
-        require(ok)
+    def rebuild(ok: bool, request: gr.Request,
+                progress: gr.Progress = gr.Progress()) -> tuple[str, str]:  # noqa: B008
+        require(ok, request)
         try:
             note = render.notice(rebuild_index(desk, _gradio_progress(progress, "rebuilding")), kind="ok")
         except Exception as exc:  # noqa: BLE001
             note = render.notice(_one_line(exc), kind="error")
         return note, stats_html(desk)
 
-    def reload_stats(ok: bool) -> str:
-        require(ok)
+    def reload_stats(ok: bool, request: gr.Request) -> str:
+        require(ok, request)
         return stats_html(desk)
 
+    # Named (for tests and logs) but private; guard.py keeps every one of them off /run/<name> and /call/<name>.
     private: dict[str, Any] = {"api_visibility": "private"}
-    for trigger in (unlock.click, password.submit):
-        trigger(sign_in, [password], [authed, login, panel, password, login_msg, stats, feeds], **private)
-    signout.click(sign_out, None, [authed, login, panel], **private)
-    changes = [up_btn.click(upload, [authed, files, up_date, up_source], [up_msg, stats, files], **private),
-               rebuild_btn.click(rebuild, [authed], [rebuild_msg, stats], **private)]
+    view = [authed, login, panel]
+    # Through the queue (never queue=False), one group of two workers: a flood of guesses waits its turn there
+    # and is refused at once by the throttle; the js makes this browser a fresh sign-in cookie first.
+    gr.on([unlock.click, password.submit], sign_in, [password], [*view, password, login_msg, stats, feeds],
+          js=sign_in_js(sessions.cookie), api_name="admin_sign_in", concurrency_id="admin-sign-in",
+          concurrency_limit=2, **private)
+    signout.click(sign_out, None, [*view, login_msg], api_name="admin_sign_out", **private)
+    changes = [up_btn.click(upload, [authed, files, up_date, up_source], [up_msg, stats, files],
+                            api_name="admin_upload", **private),
+               rebuild_btn.click(rebuild, [authed], [rebuild_msg, stats], api_name="admin_rebuild", **private)]
     for button, action in ((add_btn, "add"), (remove_btn, "remove"), (refresh_btn, "refresh")):
         changes.append(button.click(feed_action(action), [authed, feed_url, feed_name], [feed_msg, feeds, stats],
-                                    **private))
+                                    api_name=f"admin_feed_{action}", **private))
+    changes_only = list(changes)
+    changes.append(stats_btn.click(reload_stats, [authed], [stats], api_name="admin_stats", **private))
+    for event in changes:
+        event.failure(after_refusal, None, view, api_name="admin_after_refusal", **private)
     if header is not None and header_html is not None:
-        for event in changes:
-            event.then(header_html, None, [header], **private)
-    stats_btn.click(reload_stats, [authed], [stats], **private)
+        for event in changes_only:
+            event.then(header_html, None, [header], api_name="admin_header", **private)
 
+
+def _client(request: gr.Request | None) -> str:
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", None) or "unknown client")
+
+
+def _cookies(request: gr.Request | None) -> dict[str, str]:
+    try:
+        return dict(getattr(request, "cookies", None) or {})
+    except Exception:  # noqa: BLE001 - a request without cookies has none
+        return {}
 
 def _one_line(exc: BaseException) -> str:
     return (" ".join(str(exc).split()) or type(exc).__name__)[:400]

@@ -1,7 +1,8 @@
 """The Gradio app: Chat, Archive and Admin tabs over one Newsdesk pipeline, plus the named API endpoints.
 
 Named endpoints (gradio_client): /ask (streamed markdown answer with its sources), /search (archive results
-as JSON) and /coverage (the coverage timeline as JSON). The tabs' own events are private.
+as JSON) and /coverage (the coverage timeline as JSON); their arguments are type-checked at the boundary
+(apiargs.py). The tabs' own events are private: not listed, and not callable by name (guard.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Any
 
 from assistant.archive.coverage import CatalogCache
 from assistant.config import Settings, offline_environment
+from assistant.errors import NewsdeskError
 from assistant.pipeline import Newsdesk
 from assistant.records import Answer
-from assistant.ui import render
-from assistant.ui.filters import FilterInputs, parse_filters
+from assistant.ui import apiargs, render
+from assistant.ui.filters import parse_filters
+from assistant.ui.signin import AdminAccess
 
 ADMIN_OFF = ("The Admin tab is off. To enable it, set `NEWSDESK_ADMIN_PASSWORD` in the environment and restart "
              "the app.")
@@ -61,10 +64,13 @@ def api_errors() -> Iterator[None]:
     except gr.Error:
         raise
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        raise gr.Error(" ".join(str(exc).split())[:400] or type(exc).__name__) from exc
+        # A caller's mistake is not the server's: no traceback in the log for it.
+        raise gr.Error(" ".join(str(exc).split())[:400] or type(exc).__name__,
+                       print_exception=not isinstance(exc, NewsdeskError)) from exc
 
 
-def build_app(desk: Newsdesk) -> Any:
+def build_app(desk: Newsdesk, *, access: AdminAccess | None = None) -> Any:
+    """`access`: the sign-in throttle and signed-in browsers (serve() shares them with the upload guard)."""
     import gradio as gr
 
     from assistant.ui.admin import build_admin_tab
@@ -75,8 +81,12 @@ def build_app(desk: Newsdesk) -> Any:
     catalog = CatalogCache()
     feedback = FeedbackLog(settings.feedback_file)
     admin_on = bool(settings.admin_password)
-
-    with gr.Blocks(title="Newsdesk", fill_width=True) as demo:
+    if admin_on and access is None:
+        access = AdminAccess.from_settings(settings)
+    # Gradio's upload cache: files older than upload_cache_seconds go in a sweep every few minutes (and all of
+    # them when the app stops); the Admin tab copies what it keeps into the index folder at once.
+    cache_age = settings.upload_cache_seconds
+    with gr.Blocks(title="Newsdesk", fill_width=True, delete_cache=(min(300, cache_age), cache_age)) as demo:
         gr.Markdown("# Newsdesk\nAsk the newsletter archive. Every sentence cites the issue and story it came from.")
         index_line = gr.HTML(elem_id="nd-index-line")
         with gr.Tabs(elem_id="nd-tabs"):
@@ -87,7 +97,7 @@ def build_app(desk: Newsdesk) -> Any:
             with gr.Tab("Admin", id="admin", elem_id="nd-tab-admin", visible=admin_on):
                 if admin_on:
                     build_admin_tab(desk, settings, header=index_line,
-                                    header_html=lambda: _index_line(desk, catalog))
+                                    header_html=lambda: _index_line(desk, catalog), access=access)
         if not admin_on:
             gr.Markdown(ADMIN_OFF, elem_id="nd-admin-off")
 
@@ -104,8 +114,9 @@ def build_app(desk: Newsdesk) -> Any:
             """Answer a question from the archive: markdown with [n] citations and a numbered source list.
             Optional filters: since/until (YYYY-MM-DD), source and section (comma-separated names)."""
             try:
-                filters = parse_filters(FilterInputs(since, until, source, section))
-                for step in answer_steps(desk, message, filters=filters):
+                question = apiargs.text(message, "question", required=True)
+                filters = parse_filters(apiargs.filter_args(since, until, source, section))
+                for step in answer_steps(desk, question, filters=filters):
                     yield render_markdown(step.answer) if step.answer else step.markdown
             except Exception as exc:  # noqa: BLE001 - one clear line for API callers too
                 yield "Sorry: " + render.md_text(" ".join(str(exc).split()))
@@ -116,15 +127,19 @@ def build_app(desk: Newsdesk) -> Any:
             oldest. Returns {query, terms, total, exact, sort, filters, hits: [{date, issue, headline, url,
             snippet, score, source, section, ...}]}."""
             with api_errors():
-                filters = parse_filters(FilterInputs(since, until, source, section))
-                return desk.archive(query, filters=filters, sort=sort, limit=int(limit)).to_json()
+                query = apiargs.text(query, "query", required=True)
+                filters = parse_filters(apiargs.filter_args(since, until, source, section))
+                sort = apiargs.text(sort, "sort") or "relevance"
+                limit = apiargs.whole_number(limit, "limit")
+                return desk.archive(query, filters=filters, sort=sort, limit=limit).to_json()
 
         def coverage(query: str, since: str = "", until: str = "", source: str = "",
                      section: str = "") -> dict[str, Any]:
             """Coverage timeline of a query: {total, undated, first_mention, last_mention, weeks: [{week,
             stories}], issues: [{issue, date, source, stories, headlines}]}."""
             with api_errors():
-                filters = parse_filters(FilterInputs(since, until, source, section))
+                query = apiargs.text(query, "query", required=True)
+                filters = parse_filters(apiargs.filter_args(since, until, source, section))
                 return desk.coverage(query, filters=filters).to_json()
 
         gr.api(ask, api_name="ask")
@@ -155,14 +170,22 @@ def warm_up(desk: Newsdesk) -> None:
 
 def serve(desk: Newsdesk, *, block: bool = True) -> Any:
     """Build and start the app for this pipeline on its settings' host and port."""
+    from starlette.middleware import Middleware
+
+    from assistant.ui.guard import ApiGuard, GuardConfig
+
     settings = desk.settings
     started = time.monotonic()
-    demo = build_app(desk)
+    access = AdminAccess.from_settings(settings) if settings.admin_password else None
+    demo = build_app(desk, access=access)
     demo.queue(default_concurrency_limit=4)
+    guard = GuardConfig(blocks=demo, sessions=access.sessions if access else None,
+                        max_files=settings.max_upload_files, max_bytes=settings.max_upload_bytes,
+                        throttle=access.throttle if access else None)
     demo.launch(server_name=settings.host, server_port=settings.port, max_file_size=settings.max_upload_bytes,
                 theme=theme(), css=render.CSS, footer_links=["api", "settings"], run_history=False,
                 show_error=False, quiet=True, prevent_thread_lock=True, ssr_mode=False, mcp_server=False,
-                enable_monitoring=False)
+                enable_monitoring=False, app_kwargs={"middleware": [Middleware(ApiGuard, config=guard)]})
     print(f"Newsdesk is serving on http://{settings.host}:{settings.port} "
           f"(built and started in {time.monotonic() - started:.1f} s)", flush=True)
     threading.Thread(target=warm_up, args=(desk,), daemon=True, name="newsdesk-warm-up").start()

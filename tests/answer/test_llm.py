@@ -222,10 +222,19 @@ def test_ollama_backend_through_the_ollama_wire_format(llm_server, seed_index, e
 
 @pytest.mark.slow
 def test_chat_follow_up_with_an_llm_keeps_the_new_subject(llm_desk) -> None:
-    from assistant.answer.chat import ChatSession
+    from assistant.answer.chat import ChatSession, rewrite_follow_up
 
     session = ChatSession(llm_desk)
     session.ask("What is NVIDIA betting on for inference?", filters=SEED_ONLY)
     question = session.standalone("and what about AMD?")
-    # SmolLM2's condensed question is used only when it keeps "AMD"; otherwise the rules rewrite it.
+    # The rule fallback alone would pass the last check, so first: the model itself was asked, through the real
+    # server, and replied; a broken condense path (an error, or never reaching the model) fails here.
+    assert session.llm_rewrite, f"the LLM rewrite path did not run: {session.rewrite_note}"
+    # Its reply is used when it keeps "AMD" (SmolLM2-135M usually repeats the NVIDIA question, which is refused);
+    # test_chat.py::test_llm_rewrite_is_used_only_when_it_keeps_the_names checks that choice with a scripted LLM.
+    if session.rewritten_by == "llm":
+        assert question == session.llm_rewrite
+    else:
+        assert session.rewritten_by == "rules" and "refused" in session.rewrite_note
+        assert question == rewrite_follow_up("and what about AMD?", session.history[-1])
     assert "AMD" in question and question != "and what about AMD?"

@@ -19,9 +19,10 @@ from assistant.evaluation.datasets import (
 from assistant.evaluation.metrics import first_rank, score
 from assistant.evaluation.runner import split_of
 from tests.conftest import SHARED
+from tests.requires import requires
 
 BENCH = SHARED / "benchmarks"
-needs_benchmarks = pytest.mark.skipif(not (BENCH / "realtimeqa").is_dir(), reason="shared benchmarks not present")
+needs_benchmarks = requires((BENCH / "realtimeqa").is_dir(), f"shared data missing: {BENCH / 'realtimeqa'}")
 
 
 def test_hits_and_mrr() -> None:

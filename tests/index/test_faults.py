@@ -23,6 +23,7 @@ from tests.index.conftest import (
     seed_variant,
     write_artifact,
 )
+from tests.requires import require
 
 # Steps a plain ingest or a rebuild passes through (the others belong to other operations).
 STEPS = {"ingest": [s for s in FAULT_STEPS if s != "read"], "rebuild": [s for s in FAULT_STEPS if s != "deleted"]}
@@ -176,8 +177,8 @@ def test_full_filesystem_during_rebuild(tmp_path: Path, embedder) -> None:
     from assistant.ingest.issues import ingest_paths
     from tests.conftest import REPO, SEED_DIR
 
-    if not shutil.which("unshare") or subprocess.run(["unshare", "-rm", "true"]).returncode != 0:
-        pytest.skip("no unprivileged mount namespaces here (unshare -rm); the injected-error test covers it")
+    require(shutil.which("unshare") and subprocess.run(["unshare", "-rm", "true"]).returncode == 0,
+            "no unprivileged mount namespaces here (unshare -rm); the injected-error test covers it")
     settings = make_settings(tmp_path / "src")
     ingest_paths(settings, embedder, [SEED_DIR])
     probe = subprocess.run(["unshare", "-rm", sys.executable, "-m", "tests.index.enospc_probe",
@@ -387,8 +388,7 @@ def test_hostile_inputs_through_newsdesk_ingest(tmp_path: Path, embedder) -> Non
     from tests.conftest import SEED_DIR, SHARED, run_cli
 
     feeds = SHARED / "feeds"
-    if not feeds.is_dir():
-        pytest.skip(f"{feeds} is not here")
+    require(feeds.is_dir(), f"shared data missing: {feeds}")
     settings = make_settings(tmp_path / "idx")
     ingest_paths(settings, embedder, [SEED_DIR])
     version0, chunks0, count0 = index_state(settings)

@@ -107,19 +107,19 @@ def test_a_version_built_from_the_last_equals_one_built_from_scratch(chunks: lis
     assert incremental.verify(tmp_path / "next", []) == "BM25 side cannot be read back"
 
 
-def test_a_version_written_without_stored_rows_is_read_back_from_chroma(tmp_path: Path, embedder) -> None:
+def test_a_version_written_without_stored_rows_is_read_back_from_chroma(tmp_path: Path, fake_embedder) -> None:
     settings = make_settings(tmp_path / "idx")
     issue = tmp_path / "issues" / "clustermind" / "000_seed.txt"
     issue.parent.mkdir(parents=True)
     issue.write_text(seed_variant("a"))
-    first = ingest_paths(settings, embedder, [issue])
+    first = ingest_paths(settings, fake_embedder, [issue])
     store = IndexStore(settings)
     # As an older Newsdesk wrote it: no rows.json / tokens.npy beside the BM25 files.
     bm25_dir = store.version_dir(first.version) / "bm25"
     (bm25_dir / ROWS_FILE).unlink()
     (bm25_dir / TOKENS_FILE).unlink()
     issue.write_text(seed_variant("b"))
-    second = ingest_paths(settings, embedder, [issue])
+    second = ingest_paths(settings, fake_embedder, [issue])
     assert second.version and (store.version_dir(second.version) / "bm25" / ROWS_FILE).is_file()
     reader = store.open_reader()
     try:
@@ -129,13 +129,13 @@ def test_a_version_written_without_stored_rows_is_read_back_from_chroma(tmp_path
         reader.close()
 
 
-def test_a_bm25_side_that_differs_from_the_change_is_not_published(tmp_path: Path, embedder,
+def test_a_bm25_side_that_differs_from_the_change_is_not_published(tmp_path: Path, fake_embedder,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     settings = make_settings(tmp_path / "idx")
     issue = tmp_path / "issues" / "clustermind" / "000_seed.txt"
     issue.parent.mkdir(parents=True)
     issue.write_text(seed_variant("a"))
-    ingest_paths(settings, embedder, [issue])
+    ingest_paths(settings, fake_embedder, [issue])
     before = index_state(settings)
     issue.write_text(seed_variant("b"))
     real_write = LexicalRows.write
@@ -145,7 +145,7 @@ def test_a_bm25_side_that_differs_from_the_change_is_not_published(tmp_path: Pat
 
     monkeypatch.setattr(LexicalRows, "write", lossy_write)
     with pytest.raises(IndexWriteError, match="BM25 side"):
-        ingest_paths(settings, embedder, [issue])
+        ingest_paths(settings, fake_embedder, [issue])
     assert index_state(settings) == before
     monkeypatch.undo()
-    assert ingest_paths(settings, embedder, [issue]).version == IndexStore(settings).current()
+    assert ingest_paths(settings, fake_embedder, [issue]).version == IndexStore(settings).current()

@@ -42,56 +42,56 @@ def headlines(settings) -> set[str]:
         reader.close()
 
 
-def test_rebuild_rereads_sources_and_reuses_embeddings(tmp_path: Path, issue: Path, embedder) -> None:
+def test_rebuild_rereads_sources_and_reuses_embeddings(tmp_path: Path, issue: Path, fake_embedder) -> None:
     settings = make_settings(tmp_path / "idx")
     store = IndexStore(settings)
     with pytest.raises(IndexMissingError):
-        rebuild_index(settings, embedder)
-    first = ingest_paths(settings, embedder, [issue.parent])
+        rebuild_index(settings, fake_embedder)
+    first = ingest_paths(settings, fake_embedder, [issue.parent])
     registry = SourceRegistry.load(store.version_dir(first.version))
     assert [r.ref for r in registry.records.values()] == [str(issue.resolve())]
 
-    unchanged = rebuild_index(settings, embedder)
+    unchanged = rebuild_index(settings, fake_embedder)
     assert (unchanged.chunks, unchanged.embedded, unchanged.reused, unchanged.reread) == (5, 0, 5, 1)
     assert store.manifest().operation == "rebuild" and store.manifest().embedded_last_run == 0
 
     issue.write_text(seed_variant("b"))  # edited on disk: the rebuild reads the file as it is now
-    edited = rebuild_index(settings, embedder)
+    edited = rebuild_index(settings, fake_embedder)
     assert (edited.chunks, edited.embedded, edited.reused) == (4, 1, 3)
     assert store.chain()[1] == unchanged.version  # the previous version is kept for rollback
-    again = rebuild_index(settings, embedder, reembed=True)
+    again = rebuild_index(settings, fake_embedder, reembed=True)
     assert again.embedded == 4
     store.rollback()
     store.rollback()
     assert index_state(settings)[2] == 5
 
 
-def test_rebuild_keeps_issues_whose_source_is_gone(tmp_path: Path, issue: Path, embedder) -> None:
+def test_rebuild_keeps_issues_whose_source_is_gone(tmp_path: Path, issue: Path, fake_embedder) -> None:
     settings = make_settings(tmp_path / "idx")
-    ingest_paths(settings, embedder, [issue.parent])
+    ingest_paths(settings, fake_embedder, [issue.parent])
     before = index_state(settings)[1]
     issue.unlink()
-    report = rebuild_index(settings, embedder)
+    report = rebuild_index(settings, fake_embedder)
     assert report.kept == [("clustermind--000-31baea9013c4bfac", "file is gone")]
     assert report.carried == 5 and report.embedded == 0
     assert index_state(settings)[1] == before
 
 
-def test_removed_stories_stay_removed(tmp_path: Path, issue: Path, embedder) -> None:
+def test_removed_stories_stay_removed(tmp_path: Path, issue: Path, fake_embedder) -> None:
     settings = make_settings(tmp_path / "idx")
-    ingest_paths(settings, embedder, [issue.parent])
+    ingest_paths(settings, fake_embedder, [issue.parent])
     reader = IndexStore(settings).open_reader()
     amd = next(c for c in reader.get_chunks() if c.headline == AMD)
     reader.close()
-    assert remove_target(settings, embedder, amd.story_id) == 1
+    assert remove_target(settings, fake_embedder, amd.story_id) == 1
     assert AMD not in headlines(settings)
-    report = ingest_paths(settings, embedder, [issue.parent])  # the routine re-ingest of the folder
+    report = ingest_paths(settings, fake_embedder, [issue.parent])  # the routine re-ingest of the folder
     assert report.excluded == 1 and AMD not in headlines(settings)
-    rebuild_index(settings, embedder)
+    rebuild_index(settings, fake_embedder)
     assert AMD not in headlines(settings) and index_state(settings)[2] == 4
     # Removing the whole issue forgets its source: a rebuild does not bring it back.
-    remove_target(settings, embedder, amd.issue_id)
-    rebuild_index(settings, embedder)
+    remove_target(settings, fake_embedder, amd.issue_id)
+    rebuild_index(settings, fake_embedder)
     assert index_state(settings)[2] == 0
 
 
@@ -103,13 +103,13 @@ def _feed_issue(n: int) -> Issue:
                  stories=stories)
 
 
-def test_rebuild_hook_for_other_source_kinds(tmp_path: Path, issue: Path, embedder) -> None:
+def test_rebuild_hook_for_other_source_kinds(tmp_path: Path, issue: Path, fake_embedder) -> None:
     """A kind registers a reader (the feeds do: assistant.ingest.refresh:read_feed_sources). Additive kinds keep
     entries their source no longer lists; kinds without a reader keep their chunks."""
     settings = make_settings(tmp_path / "idx")
-    ingest_paths(settings, embedder, [issue.parent])
+    ingest_paths(settings, fake_embedder, [issue.parent])
     record = SourceRecord(issue_id="fake-feed", kind="fake-feed", ref="fake://feed", additive=True)
-    ingest_issues(settings, embedder, [_feed_issue(3)], sources=[record])
+    ingest_issues(settings, fake_embedder, [_feed_issue(3)], sources=[record])
     calls: list[list[str]] = []
 
     def reader(_settings, records: list[SourceRecord]) -> SourceReadResult:
@@ -118,19 +118,19 @@ def test_rebuild_hook_for_other_source_kinds(tmp_path: Path, issue: Path, embedd
 
     register_source_reader("fake-feed", reader)
     try:
-        report = rebuild_index(settings, embedder)
+        report = rebuild_index(settings, fake_embedder)
         assert calls == [["fake-feed"]] and report.chunks == 8 and report.carried == 2
         SOURCE_READERS.pop("fake-feed")  # no reader installed any more: kept as they are
-        report = rebuild_index(settings, embedder)
+        report = rebuild_index(settings, fake_embedder)
         assert report.kept == [("fake-feed", "no reader for 'fake-feed' sources is installed")]
         assert report.chunks == 8
     finally:
         SOURCE_READERS.pop("fake-feed", None)
 
 
-def test_rebuild_refuses_to_lose_an_issue(tmp_path: Path, issue: Path, embedder) -> None:
+def test_rebuild_refuses_to_lose_an_issue(tmp_path: Path, issue: Path, fake_embedder) -> None:
     settings = make_settings(tmp_path / "idx")
-    ingest_paths(settings, embedder, [issue.parent])
+    ingest_paths(settings, fake_embedder, [issue.parent])
     current = IndexStore(settings).current()
 
     def emptied(_settings, records: list[SourceRecord]) -> SourceReadResult:
@@ -141,7 +141,7 @@ def test_rebuild_refuses_to_lose_an_issue(tmp_path: Path, issue: Path, embedder)
     register_source_reader("file", emptied)
     try:
         with pytest.raises(IndexWriteError, match="would lose 1 issues"):
-            rebuild_index(settings, embedder)
+            rebuild_index(settings, fake_embedder)
     finally:
         SOURCE_READERS["file"] = builtin
     assert IndexStore(settings).current() == current and index_state(settings)[2] == 5

@@ -25,17 +25,17 @@ def issue(tmp_path: Path) -> Path:
     return path
 
 
-def test_readers_never_touch_published_versions(tmp_path: Path, issue: Path, embedder) -> None:
+def test_readers_never_touch_published_versions(tmp_path: Path, issue: Path, fake_embedder) -> None:
     """Embedded Chroma writes into its folder even to read; readers therefore open private copies, and a
     published version stays byte-for-byte as its writer left it."""
     settings = make_settings(tmp_path / "idx")
-    ingest_paths(settings, embedder, [issue])
+    ingest_paths(settings, fake_embedder, [issue])
     store = IndexStore(settings)
     published = store.version_dir(store.current())
     before = tree_digest(published)
     cache = ReaderCache(store)
     reader = cache.get()
-    assert reader.dense(embedder.encode_one("HBM4 memory for AMD"), k=2)
+    assert reader.dense(fake_embedder.encode_one("HBM4 memory for AMD"), k=2)
     assert reader.count() == 5
     copies = list((settings.index_dir / READERS).iterdir())
     assert len(copies) == 1 and (copies[0] / "chroma" / "chroma.sqlite3").is_file()
@@ -44,13 +44,13 @@ def test_readers_never_touch_published_versions(tmp_path: Path, issue: Path, emb
     assert tree_digest(published) == before
 
 
-def test_chain_keep_versions_and_rollback(tmp_path: Path, issue: Path, embedder) -> None:
+def test_chain_keep_versions_and_rollback(tmp_path: Path, issue: Path, fake_embedder) -> None:
     settings = make_settings(tmp_path / "idx", keep_versions=3)
     store = IndexStore(settings)
     versions = []
     for i in range(4):
         issue.write_text(seed_variant("ab"[i % 2]))
-        versions.append(ingest_paths(settings, embedder, [issue]).version)
+        versions.append(ingest_paths(settings, fake_embedder, [issue]).version)
     assert store.chain() == versions[::-1][:3]
     assert sorted(p.name for p in (settings.index_dir / "versions").iterdir()) == sorted(versions[1:])
     assert store.published_versions() == sorted(versions[1:])
@@ -64,19 +64,19 @@ def test_chain_keep_versions_and_rollback(tmp_path: Path, issue: Path, embedder)
     assert store.current() == versions[1]
     # After a rollback a new write continues from the rolled-back version (variant b): the same issue again
     # changes nothing and publishes nothing; variant a is a new version on top of it.
-    assert ingest_paths(settings, embedder, [issue]).version is None and store.chain() == [versions[1]]
+    assert ingest_paths(settings, fake_embedder, [issue]).version is None and store.chain() == [versions[1]]
     issue.write_text(seed_variant("a"))
-    newest = ingest_paths(settings, embedder, [issue]).version
+    newest = ingest_paths(settings, fake_embedder, [issue]).version
     assert newest and store.chain() == [newest, versions[1]]
     assert index_state(settings)[2] == 5
 
 
-def test_unswitched_and_legacy_versions(tmp_path: Path, issue: Path, embedder) -> None:
+def test_unswitched_and_legacy_versions(tmp_path: Path, issue: Path, fake_embedder) -> None:
     settings = make_settings(tmp_path / "idx")
     store = IndexStore(settings)
-    v1 = ingest_paths(settings, embedder, [issue]).version
+    v1 = ingest_paths(settings, fake_embedder, [issue]).version
     issue.write_text(seed_variant("b"))
-    v2 = ingest_paths(settings, embedder, [issue]).version
+    v2 = ingest_paths(settings, fake_embedder, [issue]).version
     # A writer killed after writing its manifest but before the switch leaves a complete-looking folder; it is
     # not published (the pointer never named it), readers never see it and the next writer drops it.
     orphan = "v29991231T235959000000"
@@ -86,20 +86,20 @@ def test_unswitched_and_legacy_versions(tmp_path: Path, issue: Path, embedder) -
     (settings.index_dir / POINTER).write_text(v2 + "\n")
     assert store.chain() == [v2, v1]
     issue.write_text(seed_variant("a"))
-    v3 = ingest_paths(settings, embedder, [issue]).version
+    v3 = ingest_paths(settings, fake_embedder, [issue]).version
     assert store.chain() == [v3, v2, v1]
     assert not store.version_dir(orphan).exists()
 
 
-def test_reader_cache_follows_the_pointer_and_recovers(tmp_path: Path, issue: Path, embedder) -> None:
+def test_reader_cache_follows_the_pointer_and_recovers(tmp_path: Path, issue: Path, fake_embedder) -> None:
     settings = make_settings(tmp_path / "idx")
     store = IndexStore(settings)
-    ingest_paths(settings, embedder, [issue])
+    ingest_paths(settings, fake_embedder, [issue])
     cache = ReaderCache(store, check_every=0.0)
     first = cache.get()
     assert cache.get() is first
     issue.write_text(seed_variant("b"))
-    v2 = ingest_paths(settings, embedder, [issue]).version
+    v2 = ingest_paths(settings, fake_embedder, [issue]).version
     second = cache.get()
     assert second.version == v2 and second.count() == 4
     # A failed reader (e.g. a Chroma server that went away) is replaced on the next call.

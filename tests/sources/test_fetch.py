@@ -12,6 +12,7 @@ from tests.feedserver import FeedServer, Handler
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
 UA = "Newsdesk-test/1.0 (+https://example.org/newsdesk)"
+LOOPBACK = "127.0.0.1"  # the test servers' address; refused by default (NEWSDESK_FETCH_ALLOW, netpolicy.py)
 
 
 @pytest.fixture()
@@ -29,7 +30,7 @@ def sleeps() -> list[float]:
 def fetcher(sleeps: list[float]):
     # Backoff is recorded instead of slept, so the test checks the schedule without waiting for it.
     with Fetcher(user_agent=UA, timeout=0.5, max_bytes=100_000, max_redirects=3, retries=2, backoff=0.25,
-                 sleep=sleeps.append) as f:
+                 sleep=sleeps.append, allow=LOOPBACK) as f:
         yield f
 
 
@@ -47,7 +48,7 @@ def test_sends_user_agent_and_remembers_etag(server: FeedServer, fetcher: Fetche
 
 
 def test_last_modified_only_server_answers_304() -> None:
-    with FeedServer(etags=False) as srv, Fetcher(user_agent=UA, timeout=2, max_bytes=10_000) as f:
+    with FeedServer(etags=False) as srv, Fetcher(user_agent=UA, timeout=2, max_bytes=10_000, allow=LOOPBACK) as f:
         url = srv.add_file("/lm.xml", FEED)
         first = f.get(url)
         assert first.etag is None and first.last_modified
@@ -159,7 +160,8 @@ def test_oversized_body_without_length_stops_at_the_cap(server: FeedServer, fetc
 def test_connection_refused_is_retried_then_one_line(sleeps: list[float]) -> None:
     from tests.conftest import free_port
 
-    with Fetcher(user_agent=UA, timeout=1, max_bytes=1000, retries=1, backoff=0.1, sleep=sleeps.append) as f, \
+    with Fetcher(user_agent=UA, timeout=1, max_bytes=1000, retries=1, backoff=0.1, sleep=sleeps.append,
+                 allow=LOOPBACK) as f, \
             pytest.raises(FetchError, match="connection failed"):
         f.get(f"http://127.0.0.1:{free_port()}/feed.xml")
     assert sleeps == [0.1]

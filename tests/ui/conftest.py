@@ -14,6 +14,7 @@ import pytest
 
 from assistant.config import Settings
 from tests.conftest import CORPUS_ISSUES, REPO, SEED_DIR, SHARED, free_port, make_settings
+from tests.requires import require
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -96,8 +97,8 @@ def app_url(ui_desk: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (scripts/test-deps.sh installs it: apt-get install chromium)")
+    require(CHROMIUM.exists(),
+            "Debian chromium is not installed (scripts/test-deps.sh installs it: apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
