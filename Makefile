@@ -40,6 +40,7 @@ test: setup-test
 	$(VENV)/bin/ruff check assistant tests benchmarks app.py
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d site
 	$(PY) -m pytest -q -rs --durations=15
 
 # The fast tier: lint, types, layers and the tests marked `fast` (no model, browser or server; see

@@ -33,9 +33,13 @@ if TYPE_CHECKING:
     from assistant.briefing.brief import Briefing
     from assistant.ingest.rebuild import RebuildReport
 from assistant.errors import NewsdeskError
-from assistant.records import Answer, Chunk, Filters
+from assistant.records import Answer, Chunk, Citation, Filters
 from assistant.retrieval.hybrid import HybridRetriever, SearchResult
 from assistant.routing import QuestionKind, Route, route
+
+# "summarize issue #339", "the latest issue", "issue 339"
+_ISSUE_ASKED = re.compile(r"\bissue\s+#?(\d+)\b|#(\d+)\b|\b(?:latest|last|newest|most recent)\s+(?:[\w ]+\s+)?issue\b",
+                          re.IGNORECASE)
 
 
 class QuestionError(NewsdeskError, ValueError):
@@ -112,6 +116,9 @@ class Newsdesk:
         Answer. The CLI, `newsdesk chat` and the web app all read this. Editors' questions about the archive
         ("when did we first cover X?") go to the coverage engine, the rest to the fact answer."""
         routed = self.route(question, kind=kind)
+        if routed.kind is QuestionKind.BRIEFING:
+            yield from stream_answer(self.briefing_answer(question, filters=filters, as_of=as_of))
+            return
         if routed.kind.value in ARCHIVE_KINDS:
             yield from stream_answer(self.archive_answer(question, routed, filters=filters, as_of=as_of))
             return
@@ -135,6 +142,53 @@ class Newsdesk:
         answer = coverage_answer(kind=routed.kind.value, term=routed.term, cov=cov, hits=list(hits.values()))
         answer.window = plan.frame.describe() if plan.frame and plan.frame.window else None
         return answer
+
+    def briefing_answer(self, question: str, *, filters: Filters | None = None,
+                        as_of: date | None = None) -> Answer:
+        """A briefing asked in the chat ("what's new since the last issue?", "summarize issue #339", "what happened
+        this week?") as an Answer: one cited line per story cluster, most salient first."""
+        from assistant.briefing.brief import BriefingError
+
+        sources = list(filters.sources) if filters else []
+        if not sources:
+            # "Summarize the latest Last Week in AI issue": a newsletter the question names is its filter.
+            known = self.retriever.archive(self.readers.get()).sources
+            low = question.lower()
+            sources = [name for key, name in known.items() if len(key) > 3 and key in low]
+        # "since the last issue" is a window (what came after it); "summarize the last issue" is that issue.
+        issue = None if re.search(r"\bsince\b", question, re.IGNORECASE) else _ISSUE_ASKED.search(question)
+        try:
+            if issue:
+                briefing = self.brief(issue=issue.group(1) or issue.group(2) or "latest", sources=sources,
+                                      as_of=as_of, max_items=8)
+            else:
+                plan = self.retriever.plan(question, filters=filters, as_of=as_of)
+                window = plan.frame.window if plan.frame else None
+                since: str | date | None = window.since if window and window.since else "last-issue"
+                until = window.until if window else None
+                if filters and filters.since:
+                    since = filters.since
+                briefing = self.brief(since=since, until=until or (filters.until if filters else None),
+                                      sources=sources, as_of=as_of, max_items=8)
+        except BriefingError as exc:
+            return Answer(answer=f"No briefing: {exc}", refused=True, kind="briefing")
+        if not briefing.items:
+            return Answer(answer=f"Nothing new {('in ' + briefing.window) if briefing.window else 'here'}.",
+                          refused=True, kind="briefing")
+        citations: list[Citation] = []
+        lines = [f"{briefing.title}:"]
+        for item in briefing.items:
+            src = next((s for s in item.sources if s.n == item.cite), item.sources[0])
+            citations.append(Citation(n=len(citations) + 1, issue=src.issue, date=src.date, headline=src.headline,
+                                      url=src.url, snippet=" ".join(item.sentences), score=1.0,
+                                      source_name=src.source, chunk_id=f"{src.story_id}:0", links=src.links,
+                                      issue_id=src.issue_id))
+            text = " ".join(item.sentences)
+            body = f": {text}" if text and text.strip(" .") != item.headline.strip(" .") else ""
+            developing = f" (developing: {item.first_covered.describe()})" if item.first_covered else ""
+            lines.append(f"- **{item.headline}**{body} [{len(citations)}]{developing}")
+        return Answer(answer="\n".join(lines), refused=False, citations=citations, window=briefing.window or None,
+                      kind="briefing")
 
     def _fact_stream(self, question: str, *, filters: Filters | None = None,
                      as_of: date | None = None) -> Iterator[AnswerEvent]:

@@ -19,6 +19,7 @@ change, so reruns take seconds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -30,7 +31,7 @@ from typing import Any
 
 import click
 
-from common import LWIAI, TWIR, table, write_result  # isort: skip
+from common import LWIAI, REPO, TWIR, table, write_result  # isort: skip
 from assistant.briefing.brief import build_briefing, lead_sentences  # noqa: E402
 from assistant.briefing.salience import SalienceWeights  # noqa: E402
 from assistant.briefing.window import archive_view, story_points, window_story_ids  # noqa: E402
@@ -44,6 +45,7 @@ from assistant.sources.newsletter import date_from_filename, link_text, links_of
 CACHE = Path(os.environ.get("NEWSDESK_BENCH_BRIEF_CACHE", "/tmp/newsdesk-bench-brief"))
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 TOP = 10
+PARSER_FILES = ("sources/newsletter.py", "sources/mdx.py", "sources/archive_file.py", "ingest/chunking.py")
 TARGET = 0.8
 
 
@@ -80,7 +82,9 @@ def cached_index(name: str, files: list[Path], embedder: Embedder) -> Settings:
     """An index of these files, rebuilt only when the list or a file changed."""
     folder = CACHE / name
     settings = Settings(index_dir=folder / "index")  # type: ignore[call-arg]
-    stamp = [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+    # The files and the parser that reads them: a parser change rebuilds the index.
+    parser = hashlib.sha1(b"".join((REPO / "assistant" / p).read_bytes() for p in PARSER_FILES)).hexdigest()
+    stamp = [[parser]] + [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
     stamp_file = folder / "files.json"
     if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp and IndexStore(settings).current():
         return settings

@@ -58,8 +58,9 @@ def main(backend: str) -> None:
             urls = [u for f, u in srv.add_dir(REAL).items() if f.name not in ("SOURCE.md", "LICENSE", "LICENSE-MIT")]
             flist = FeedList(path=work / "real.opml", feeds=[FeedSpec(url=u) for u in urls])
             flist.save()
+            # The feeds are served on loopback, which the fetch policy refuses unless allowed.
             settings = Settings(index_dir=work / "index", feeds_file=flist.path, feedback_file=work / "fb.jsonl",
-                                embed_backend=EmbedBackend(backend))
+                                embed_backend=EmbedBackend(backend), fetch_allow="127.0.0.1")
             embedder = TimedEmbedder(model=settings.embed_model, backend=settings.embed_backend,
                                      batch_size=settings.embed_batch_size)
             embedder.encode(["warm up the model before the clock starts"])

@@ -27,7 +27,8 @@ def make_answerer(settings: Settings, embedder: Encoder, *, lead_fetcher: LeadFe
 
     policy = VerifyPolicy(settings.verify_policy)
     gate = AnswerGate(refuse_below=settings.refuse_below, min_coverage=settings.refuse_min_coverage,
-                      min_sentence=settings.refuse_min_sentence, require_type=settings.refuse_require_type)
+                      min_sentence=settings.refuse_min_sentence, require_type=settings.refuse_require_type,
+                      min_name_share=settings.refuse_min_name_share)
     verifier = Verifier(embedder=embedder, min_similarity=settings.verify_min_similarity, policy=policy)
     if AnswerMode(settings.answer_mode) is AnswerMode.EXTRACTIVE:
         return ExtractiveAnswerer(embedder=embedder, refuse_below=settings.refuse_below, gate=gate,

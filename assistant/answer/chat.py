@@ -157,7 +157,7 @@ class ChatSession:
         return condensed
 
     def stream(self, message: str, *, filters: Filters | None = None,
-               as_of: date | None = None) -> Iterator[AnswerEvent]:
+               as_of: date | None = None, kind: str | None = None) -> Iterator[AnswerEvent]:
         """Answer one message: status, question (when rewritten), verified deltas, then the Answer.
         `filters=None` keeps the previous turn's filters; pass `Filters()` to clear them."""
         message = self.desk.check_question(message)
@@ -167,7 +167,7 @@ class ChatSession:
             yield AnswerEvent(kind="question", text=question)
         if filters is None and self.history:
             filters = self.history[-1].filters
-        for event in self.desk.ask_stream(question, filters=filters, as_of=as_of):
+        for event in self.desk.ask_stream(question, filters=filters, as_of=as_of, kind=kind):
             if event.kind == "answer" and event.answer is not None:
                 # Recorded before the answer is handed out: a caller may stop reading right after it.
                 self.history.append(Turn(message=message, question=question, answer=event.answer,

@@ -53,21 +53,38 @@ _SEP = re.compile(r"[\s\-_]+")
 
 
 @dataclass
+class StoryEvidence:
+    """One close story: does it hold the question's identifiers, what share of its other names, its best
+    sentence's cosine, and whether one of its closest sentences holds the kind of thing asked for."""
+
+    rank: int
+    identifiers_ok: bool
+    name_share: float
+    best_sentence: float
+    type_found: bool
+
+
+@dataclass
 class Evidence:
     """What the gate decides from; recorded with each answer so that thresholds can be chosen offline."""
 
     best_dense: float
     coverage: float
     names: list[str]
+    identifiers: list[str]
     missing_names: list[str]        # names that no close story holds
     missing_terms: list[str]
-    named_stories: list[int]        # ranks (0-based) of close stories that hold every name
-    best_sentence: float            # best sentence cosine among those stories (-1: no sentence scored)
     answer_type: str                # "number", "date" or ""
-    type_found: bool                # a close sentence holds that kind of thing
+    stories: list[StoryEvidence]
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Evidence:
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        fields["stories"] = [StoryEvidence(**s) for s in data.get("stories", [])]
+        return cls(**fields)
 
 
 @dataclass
@@ -101,14 +118,29 @@ def name_present(name: str, terms: set[str], joined: set[str]) -> bool:
     return _SEP.sub("", name) in joined
 
 
+# Day numbers and ranges in date phrases ("February 16", "May 13-19") are the timeframe's business, not names.
+_DATE_PHRASE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
+    r"(?:\s*[-–]\s*(?:[a-z]+\.?\s+)?\d{1,2}(?:st|nd|rd|th)?)?\b|\b\d{1,2}\s*[-–]\s*\d{1,2}\b", re.IGNORECASE)
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
+
+
+def is_identifier(name: str, original: str) -> bool:
+    """Identifiers and versions ("K2.6", "kep-4622", "OpenAI", "GPT-4o") must match; plain capitalised words
+    and acronyms ("Lead", "API", "Meta") only count towards a share, since questions capitalise generic words."""
+    if any(ch.isdigit() for ch in name):
+        return True
+    return bool(re.search(r"[a-z][A-Z]", original)) or ("-" in name and len(name) > 3)
+
+
 class AnswerGate:
     """Refuse before answering when the archive does not answer the question (see the module docstring)."""
 
     def __init__(self, *, refuse_below: float, min_sentence: float = -1.0, min_coverage: float = 0.5,
                  passages: int = 3, require_names: bool = True, require_type: bool = True,
-                 type_sentences: int = 3) -> None:
-        if not 0.0 <= min_coverage <= 1.0:
-            raise ValueError("min_coverage must be within [0, 1]")
+                 type_sentences: int = 3, min_name_share: float = 1.0) -> None:
+        if not 0.0 <= min_coverage <= 1.0 or not 0.0 <= min_name_share <= 1.0:
+            raise ValueError("min_coverage and min_name_share must be within [0, 1]")
         if passages < 1 or type_sentences < 1:
             raise ValueError("passages and type_sentences must be >= 1")
         self.refuse_below = refuse_below
@@ -118,26 +150,31 @@ class AnswerGate:
         self.require_names = require_names
         self.require_type = require_type
         self.type_sentences = type_sentences
+        self.min_name_share = min_name_share
 
     @staticmethod
     def question_terms(question: str) -> tuple[set[str], set[str]]:
-        """(content words, names) of a question, lower-cased; years and time words are left to retrieval."""
+        """(content words, names) of a question, lower-cased; years, dates and issue numbers are left to
+        retrieval."""
         words: set[str] = set()
         for tok in tokens(question):
             low = tok.lower()
             if low in STOPWORDS or _YEAR.match(low) or len(low) < 2:
                 continue
             words.add(low)
-        names = {n for n in names_in(question) if not _YEAR.match(n)}
-        # Version numbers are as specific as names ("Go 1.27", "Opus 4.6"); years are retrieval's business.
-        names |= {n for n in numbers_in(question) if not _YEAR.match(n) and ("." in n or len(n) > 1)}
+        text = _DATE_PHRASE.sub(" ", question)
+        names = {n for n in names_in(text) if not _YEAR.match(n) and not n.isdigit() and not _ORDINAL.match(n)}
+        # Version numbers are as specific as names ("Go 1.27", "Opus 4.6"); plain integers are usually counts or
+        # issue numbers ("issue 540"), and years are retrieval's business.
+        names |= {n for n in numbers_in(text) if "." in n and not _YEAR.match(n)}
         return words, names
 
     @staticmethod
     def answer_type(question: str) -> str:
         if _ASKS_NUMBER.search(question):
             return "number"
-        if _ASKS_DATE.search(question):
+        if _ASKS_DATE.search(question) and not re.match(r"^\s*when\b[^?]*,\s*(?:what|how|which|who)\b", question,
+                                                         re.IGNORECASE):
             return "date"
         return ""
 
@@ -147,46 +184,50 @@ class AnswerGate:
         dense = [h.dense for h in hits if h.dense is not None]
         best = max(dense, default=-1.0)
         words, names = self.question_terms(question)
-        top = list(hits[: self.passages])
+        shapes = {t.lower(): t for t in tokens(question)}
+        idents = {n for n in names if is_identifier(n, shapes.get(n, n))}
+        soft = names - idents
+        kind = self.answer_type(question)
         found: set[str] = set()
-        named: list[int] = []
         missing_everywhere = set(names)
-        for rank, h in enumerate(top):
+        stories: list[StoryEvidence] = []
+        for rank, h in enumerate(hits[: self.passages]):
             c = h.chunk
             text = f"{c.text}\n{c.headline}\n{c.issue_title}\n{c.source_name}\n{c.section}"
             terms = term_set(text) | numbers_in(text)
             found |= terms
             joined = _joined_forms(text)
-            lacking = {n for n in names if not name_present(n, terms, joined)}
-            missing_everywhere &= lacking
-            if not lacking:
-                named.append(rank)
+            present = {n for n in names if name_present(n, terms, joined)}
+            missing_everywhere -= present
+            own = sorted((s for s in (sentences or ()) if s[0] == rank), key=lambda s: s[2], reverse=True)
+            # Without sentences (a caller that scores none) the type cannot be checked, so it does not count.
+            typed = not kind or sentences is None or \
+                any(_holds(kind, t, names) for _, t, _ in own[: self.type_sentences])
+            stories.append(StoryEvidence(
+                rank=rank, identifiers_ok=idents <= present,
+                name_share=len(soft & present) / len(soft) if soft else 1.0,
+                best_sentence=own[0][2] if own else -1.0, type_found=typed))
         missing = sorted(w for w in words if w not in found and _stem(w) not in found)
         cov = 1.0 - len(missing) / len(words) if words else 1.0
-        kind = self.answer_type(question)
-        pool = [s for s in (sentences or ()) if s[0] in named] if names else list(sentences or ())
-        pool.sort(key=lambda s: s[2], reverse=True)
-        best_sentence = pool[0][2] if pool else -1.0
-        # Without sentences (a caller that scores none) the type cannot be checked, so it does not count against.
-        type_found = not kind or sentences is None or \
-            any(_holds(kind, text, names) for _, text, _ in pool[: self.type_sentences])
-        return Evidence(best_dense=float(best), coverage=cov, names=sorted(names),
-                        missing_names=sorted(missing_everywhere), missing_terms=missing, named_stories=named,
-                        best_sentence=float(best_sentence), answer_type=kind, type_found=type_found)
+        return Evidence(best_dense=float(best), coverage=cov, names=sorted(names), identifiers=sorted(idents),
+                        missing_names=sorted(missing_everywhere), missing_terms=missing, answer_type=kind,
+                        stories=stories)
 
     def decide(self, ev: Evidence, *, has_hits: bool = True) -> Coverage:
+        named = [s for s in ev.stories if not self.require_names or not ev.names or
+                 (s.identifiers_ok and s.name_share >= self.min_name_share)]
+        best_sentence = max((s.best_sentence for s in named), default=-1.0)
         if not has_hits:
             reason = "nothing retrieved"
         elif ev.best_dense < self.refuse_below:
             reason = f"best cosine {ev.best_dense:.2f} below {self.refuse_below:.2f}"
-        elif self.require_names and ev.names and not ev.named_stories:
-            lacking = ev.missing_names or ev.names
-            reason = "no close story names " + ", ".join(lacking)
+        elif not named:
+            reason = "no close story names " + ", ".join(ev.missing_names or ev.names)
         elif ev.coverage < self.min_coverage:
             reason = f"only {ev.coverage:.0%} of the question's terms occur in the closest stories"
-        elif ev.best_sentence > -1.0 and ev.best_sentence < self.min_sentence:
-            reason = f"no sentence answers it closely enough ({ev.best_sentence:.2f} < {self.min_sentence:.2f})"
-        elif self.require_type and not ev.type_found:
+        elif best_sentence > -1.0 and best_sentence < self.min_sentence:
+            reason = f"no sentence answers it closely enough ({best_sentence:.2f} < {self.min_sentence:.2f})"
+        elif self.require_type and not any(s.type_found for s in named):
             reason = f"the closest sentences hold no {ev.answer_type}"
         else:
             reason = ""

@@ -97,7 +97,8 @@ class NameStats:
         if len(token) > 1 and token.isupper():
             return True  # "FDA", "UAE", "SB"
         low = token.lower()
-        return self.capitalised[low] >= max(1, self.lower[low])
+        # Never written in lower case in the archive ("Gemini", "NemoClaw"): a name.
+        return self.lower[low] == 0 or self.capitalised[low] >= self.lower[low]
 
     def names_of_text(self, text: str) -> frozenset[str]:
         return frozenset(t.lower() for t in words(text) if self.is_name(t))

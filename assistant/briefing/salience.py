@@ -135,18 +135,20 @@ class SalienceRanker:
 
     def score(self, cluster: StoryCluster, *, since: date | None, kinds: dict[str, str | None]) -> Salience:
         w = self.weights
-        best = max(cluster.stories, key=lambda s: (self.position(s) + w.prominence / w.position * self.prominence(s),
-                                                   -s.position))
-        position = max(self.position(s) for s in cluster.stories)
-        prominence = max(self.prominence(s) for s in cluster.stories)
+        # A quote of the week that quotes this week's article joins its cluster, but neither speaks for it nor
+        # lends it its place and length: only the news stories count, unless the cluster is all listings.
+        news = [s for s in cluster.stories if not kinds.get(s.story_id)]
+        listing = None if news else kinds.get(cluster.stories[0].story_id)
+        counted = news or cluster.stories
+        # The story that speaks for the cluster: the best placed and spaced one, whatever the weights.
+        best = max(counted, key=lambda s: (self.position(s) + 0.5 * self.prominence(s), -s.position))
+        position = max(self.position(s) for s in counted)
+        prominence = max(self.prominence(s) for s in counted)
         sources, issues = len(cluster.sources), len(cluster.issues)
         breadth = math.log2(1.0 + (sources - 1) + 0.5 * max(0, issues - sources))
         novelty = self.novelty(cluster, since)
-        listing = None
-        kinds_here = [kinds.get(s.story_id) for s in cluster.stories]
-        if all(kinds_here):
-            listing = kinds_here[0]
-        routine = all(self.view.routine(s.source_name, s.headline) for s in cluster.stories)
+        # A regular feature ("Rust Compiler Performance Triage") stays one when a PR it mentions joins it.
+        routine = breadth == 0 and self.view.routine(best.source_name, best.headline)
         score = w.position * position + w.prominence * prominence + w.breadth * breadth + w.novelty * novelty
         score -= w.routine if routine else 0.0
         return Salience(score=score, position=position, prominence=prominence, breadth=breadth, novelty=novelty,

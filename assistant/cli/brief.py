@@ -4,6 +4,7 @@
     newsdesk brief --since 7d --source "Last Week in AI" --format md
     newsdesk brief --issue "#339"                    # that issue's main stories in order of importance
     newsdesk brief --since 2026-03-01 --until 2026-03-08 --format json
+    newsdesk brief --since 1d --email team@example.com   # by e-mail (NEWSDESK_SMTP_*), text + HTML parts
 
 Registered on the main group by cli/main.py.
 """
@@ -36,9 +37,12 @@ FORMATS = ("text", "md", "html", "json")
               envvar="NEWSDESK_BRIEF_MAX", help="Items in the briefing.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               envvar="NEWSDESK_BRIEF_FORMAT", help="text, markdown, HTML (sanitised) or one JSON object.")
+@click.option("--email", "emails", multiple=True, metavar="TO", envvar="NEWSDESK_BRIEF_EMAIL",
+              help="Send the briefing to this address instead of printing it (repeatable): one e-mail with a "
+                   "plain-text and an HTML part, over the SMTP server of NEWSDESK_SMTP_HOST.")
 @index_option
 def brief(since: str, until: date | None, issue: str | None, source: tuple[str, ...], section: tuple[str, ...],
-          as_of: date | None, max_items: int, fmt: str, index_dir: Path | None) -> None:
+          as_of: date | None, max_items: int, fmt: str, emails: tuple[str, ...], index_dir: Path | None) -> None:
     """A briefing: the window's stories grouped into clusters (one event across sources and issues), ranked by
     salience, each with its lead sentence(s), its sources and whether it continues earlier coverage."""
     from assistant.briefing.render import render
@@ -48,6 +52,13 @@ def brief(since: str, until: date | None, issue: str | None, source: tuple[str, 
         desk = Newsdesk(make_settings(index_dir))
         briefing = desk.brief(since=since, until=until, issue=issue, sources=list(source), sections=list(section),
                               as_of=as_of, max_items=max_items)
+        if emails:
+            from assistant.briefing.deliver import send_briefing
+
+            msg = send_briefing(briefing, emails, desk.settings)
+            out.print(f"Sent \"{msg['Subject']}\" ({len(briefing.items)} items) to {msg['To']}.", markup=False,
+                      highlight=False, soft_wrap=True)
+            return
         text = render(briefing, fmt)
     # Plain output: headlines and sentences are untrusted text, never rich markup.
     out.print(text, markup=False, highlight=False, soft_wrap=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from assistant.cli.brief import brief
 from assistant.cli.common import (
     F,
     UserError,
@@ -24,7 +25,6 @@ from assistant.cli.common import (
     user_errors,
     wait_option,
 )
-from assistant.cli.brief import brief
 from assistant.cli.feeds import feeds, refresh
 from assistant.config import offline_environment
 
@@ -291,6 +291,8 @@ def coverage(query: str, since: date | None, until: date | None, source: tuple[s
 @click.argument("suite", required=False, type=click.Path(path_type=Path))
 @click.option("--newsletter", "newsletters", multiple=True, envvar="NEWSDESK_EVAL_NEWSLETTER",
               help="answers: only this newsletter's questions (repeatable).")
+@click.option("--with-bundled", is_flag=True,
+              help="answers: also ask the bundled corpus's question sets (tests/data) of corpus/issues.")
 @click.option("--calibrate", is_flag=True,
               help="answers: choose the answer gate's thresholds by leave-one-newsletter-out and print the "
                    "held-out scores beside the in-sample ones.")
@@ -307,7 +309,7 @@ def coverage(query: str, since: date | None, until: date | None, source: tuple[s
               help="Folder holding realtimeqa/ and multihop-rag-500/ (default: ../shared/data/benchmarks).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="NEWSDESK_EVAL_CACHE_DIR",
               help="Where data-set indexes are cached (default: benchmarks/results/eval-cache).")
-def eval_command(dataset: str, suite: Path | None, newsletters: tuple[str, ...], calibrate: bool,
+def eval_command(dataset: str, suite: Path | None, newsletters: tuple[str, ...], with_bundled: bool, calibrate: bool,
                  outcomes: Path | None,
                  as_json: bool, limit: int | None, split: str, ablations: bool, data_dir: Path | None,
                  cache_dir: Path | None) -> None:
@@ -321,7 +323,7 @@ def eval_command(dataset: str, suite: Path | None, newsletters: tuple[str, ...],
 
     if dataset == "answers":
         _eval_answers(suite, newsletters=newsletters, outcomes_file=outcomes, as_json=as_json, limit=limit,
-                      data_dir=data_dir, cache_dir=cache_dir, calibrate=calibrate)
+                      data_dir=data_dir, cache_dir=cache_dir, calibrate=calibrate, with_bundled=with_bundled)
         return
     from assistant.embedding.encoder import Embedder
     from assistant.evaluation.datasets import load
@@ -346,9 +348,11 @@ def eval_command(dataset: str, suite: Path | None, newsletters: tuple[str, ...],
 
 
 def _eval_answers(suite: Path | None, *, newsletters: tuple[str, ...], outcomes_file: Path | None, as_json: bool,
-                  limit: int | None, data_dir: Path | None, cache_dir: Path | None, calibrate: bool) -> None:
+                  limit: int | None, data_dir: Path | None, cache_dir: Path | None, calibrate: bool,
+                  with_bundled: bool) -> None:
     from assistant.config import REPO_ROOT
     from assistant.evaluation.answers import (
+        load_bundled,
         load_suite,
         outcomes_to_json,
         prepare_desks,
@@ -360,6 +364,8 @@ def _eval_answers(suite: Path | None, *, newsletters: tuple[str, ...], outcomes_
     settings = make_settings()
     with user_errors():
         questions = load_suite(suite or REPO_ROOT / "tests" / "data" / "answers", newsletters=newsletters)
+        if with_bundled:
+            questions += load_bundled(REPO_ROOT)
         if limit:
             questions = questions[:limit]
         desks = prepare_desks(questions, settings=settings,

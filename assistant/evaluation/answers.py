@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.config import REPO_ROOT
 from assistant.evaluation.datasets import DatasetError
 
 if TYPE_CHECKING:
@@ -95,6 +96,32 @@ def load_suite(path: Path, *, newsletters: Iterable[str] | None = None) -> list[
     return out
 
 
+BUNDLED = "bundled"
+
+
+def load_bundled(repo_root: Path) -> list[SuiteQuestion]:
+    """The bundled corpus's question sets (tests/data: in_archive, corpus_qa, out_of_archive, heldout) as a
+    seventh group, asked of corpus/issues: more unanswerable questions for calibration than the suite holds."""
+    data = repo_root / "tests" / "data"
+    out: list[SuiteQuestion] = []
+
+    def add(question: str, answerable: bool, headlines: list[str]) -> None:
+        gold = [Gold(issue_file="", issue_date=None, headline=h) for h in headlines]
+        out.append(SuiteQuestion(qid=f"{BUNDLED}-{len(out) + 1:03d}", newsletter=BUNDLED,
+                                 kind="fact" if answerable else "unanswerable_near", question=question, gold=gold))
+
+    for name in ("in_archive.jsonl", "corpus_qa.jsonl", "heldout_questions.jsonl"):
+        for line in (data / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                add(row["question"], bool(row.get("in_archive", True)), row.get("gold_headlines") or row.get("gold")
+                    or [])
+    for line in (data / "out_of_archive.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            add(line.strip(), False, [])
+    return out
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -102,6 +129,8 @@ def _slug(text: str) -> str:
 def cites_gold(issue_id: str, cited_date: str | None, gold: Gold) -> bool:
     """Whether a citation's issue is the gold story's issue: by file (issue ids end with the file's slug) or, for
     archives of many issues in one file, by the issue's date."""
+    if not gold.issue_file:
+        return False
     stem = Path(gold.issue_file).stem
     if issue_id.endswith("--" + _slug(stem)) or issue_id == _slug(stem):
         return True
@@ -117,7 +146,7 @@ def prepare_desks(questions: list[SuiteQuestion], *, settings: Settings, data_ro
     desks: dict[str, Newsdesk] = {}
     shared_embedder = None
     for name in sorted({q.newsletter for q in questions}):
-        folder = data_root / FOLDERS.get(name, name)
+        folder = REPO_ROOT / "corpus" / "issues" if name == BUNDLED else data_root / FOLDERS.get(name, name)
         if not folder.is_dir():
             raise DatasetError(f"newsletter folder {folder} is missing (set --data-dir)")
         index_dir = cache_dir / name
@@ -194,7 +223,7 @@ def score_outcomes(outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
 
 def _score(group: list[Outcome]) -> dict[str, Any]:
     answerable = [o.answered for o in group if o.kind not in UNANSWERABLE]
-    fact_gold = [o.answered and any(cites_gold(c["issue_id"], c["date"], g) for c in o.citations for g in o.gold)
+    fact_gold = [o.answered and any(_cites(c, g) for c in o.citations for g in o.gold)
                  for o in group if o.kind == "fact"]
     near = [not o.answered for o in group if o.kind == "unanswerable_near"]
     far = [not o.answered for o in group if o.kind == "unanswerable_far"]
@@ -234,6 +263,12 @@ def _score(group: list[Outcome]) -> dict[str, Any]:
         "citation_precision_verifier": _rate(cited),
         "latency_ms_p50": round(lat[len(lat) // 2], 1) if lat else None,
     }
+
+
+def _cites(citation: dict[str, Any], gold: Gold) -> bool:
+    if gold.issue_file:
+        return cites_gold(citation["issue_id"], citation["date"], gold)
+    return gold.headline.lower()[:60] in (citation.get("headline") or "").lower()  # bundled sets: by headline
 
 
 _COUNT_RE = re.compile(r"came up in (\d+) issues?")

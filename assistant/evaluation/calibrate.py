@@ -30,6 +30,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "min_sentence": (-1.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55),
     "min_coverage": (0.0, 0.3, 0.4, 0.5, 0.6),
     "require_type": (False, True),
+    "min_name_share": (0.5, 0.67, 1.0),
 }
 FACT_PATH = ("fact", "date_filtered", *UNANSWERABLE)
 
@@ -40,14 +41,17 @@ class Setting:
     min_sentence: float
     min_coverage: float
     require_type: bool
+    min_name_share: float
 
     def gate(self) -> AnswerGate:
         return AnswerGate(refuse_below=self.refuse_below, min_sentence=self.min_sentence,
-                          min_coverage=self.min_coverage, require_type=self.require_type)
+                          min_coverage=self.min_coverage, require_type=self.require_type,
+                          min_name_share=self.min_name_share)
 
     def as_settings(self) -> dict[str, Any]:
         return {"refuse_below": self.refuse_below, "refuse_min_sentence": self.min_sentence,
-                "refuse_min_coverage": self.min_coverage, "refuse_require_type": self.require_type}
+                "refuse_min_coverage": self.min_coverage, "refuse_require_type": self.require_type,
+                "refuse_min_name_share": self.min_name_share}
 
 
 def open_desks(desks: dict[str, Newsdesk]) -> dict[str, Newsdesk]:
@@ -60,8 +64,9 @@ def open_desks(desks: dict[str, Newsdesk]) -> dict[str, Newsdesk]:
 
 
 def _evidence(o: Outcome) -> Evidence | None:
-    data = {k: v for k, v in o.features.items() if k in Evidence.__dataclass_fields__}
-    return Evidence(**data) if len(data) == len(Evidence.__dataclass_fields__) else None
+    if not all(k in o.features for k in Evidence.__dataclass_fields__):
+        return None
+    return Evidence.from_json(o.features)
 
 
 def apply(setting: Setting, outcomes: Iterable[Outcome]) -> list[Outcome]:
@@ -93,7 +98,8 @@ def choose(outcomes: list[Outcome]) -> Setting:
         setting = Setting(*values)
         score = objective(apply(setting, fact_path))
         # Ties go to the stricter setting: refusing is the safer error for a cited-answers tool.
-        strictness = setting.refuse_below + setting.min_sentence + setting.min_coverage + setting.require_type
+        strictness = (setting.refuse_below + setting.min_sentence + setting.min_coverage + setting.require_type
+                      + setting.min_name_share)
         if best is None or (score, strictness) > best[:2]:
             best = (score, strictness, setting)
     assert best is not None

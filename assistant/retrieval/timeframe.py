@@ -48,6 +48,16 @@ _ISSUE_RE = re.compile(r"\b(since|in|from|before|after)\s+(?:the\s+|this\s+|our\
 _EVENT_RE = re.compile(r"\b((?i:before|after|since|until|ahead of|following))\s+(?:the\s+)?"
                        r"((?:[A-Z][\w&./'-]*|[0-9]{4})(?:\s+(?:[A-Z0-9][\w&./'-]*))*)")
 _TOKEN_RE = re.compile(r"[\w/'-]+|[,.]")
+# How editors name issues by their dates: "the March 2026 issues", "the week ending May 27, 2024", "the week of
+# May 13-19, 2024". The issue of a week can be dated a few days after it ends, hence the margin after the week.
+_MONTH_NAMES = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
+_MONTH_ALT = "|".join(m.capitalize() + "|" + m for m in _MONTH_NAMES) + "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+_ISSUES_OF_MONTH_RE = re.compile(
+    rf"\b(?:the\s+)?(?P<month>{_MONTH_ALT})\.?\s+(?P<year>(?:19|20)\d\d)\s+(?:issues?|editions?|newsletters?)\b")
+_WEEK_RE = re.compile(
+    rf"\b(?:the\s+)?week\s+(?P<how>ending|ended|of)\s+(?P<month>{_MONTH_ALT})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?"
+    rf"(?:\s*[-–]\s*(?:(?P<month2>{_MONTH_ALT})\.?\s+)?(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?)?,?\s+(?P<year>(?:19|20)\d\d)\b",
+    re.IGNORECASE)
 
 
 @dataclass
@@ -234,6 +244,15 @@ def resolve(question: str, *, as_of: date | None, archive: ArchiveCalendar | Non
     spans: list[_Span] = []
     lag = 0 if _OUR_WRITING.search(question) else PUBLICATION_LAG_DAYS
 
+    for m in _ISSUES_OF_MONTH_RE.finditer(question):
+        found_month = _month_of_issues(m)
+        if found_month is not None:
+            spans.append(_Span(found_month[0], found_month[1], m.group(0).strip(), m.start(), m.end()))
+    for m in _WEEK_RE.finditer(question):
+        if not _inside(m.start(), spans):
+            found_week = _named_week(m)
+            if found_week is not None:
+                spans.append(_Span(found_week[0], found_week[1], m.group(0).strip(), m.start(), m.end()))
     for m in _ISSUE_RE.finditer(question):
         found = _issue_window(m, as_of, archive, sources)
         if isinstance(found, str):
@@ -329,6 +348,33 @@ def _strip(question: str, cuts: list[tuple[int, int]]) -> str:
     out.append(question[last:])
     stripped = re.sub(r"\s+([?.!,;:])", r"\1", " ".join("".join(out).split())).strip(" ,")
     return stripped or question
+
+
+def _month_number(name: str) -> int:
+    key = name.lower().rstrip(".")[:3]
+    return next(i for i, m in enumerate(_MONTH_NAMES, 1) if m.startswith(key))
+
+
+def _month_of_issues(m: re.Match[str]) -> tuple[date, date] | None:
+    year, month = int(m.group("year")), _month_number(m.group("month"))
+    first = date(year, month, 1)
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1))
+    return first, last
+
+
+def _named_week(m: re.Match[str]) -> tuple[date, date] | None:
+    try:
+        year = int(m.group("year"))
+        day = date(year, _month_number(m.group("month")), int(m.group("day")))
+        if m.group("day2"):
+            month2 = _month_number(m.group("month2") or m.group("month"))
+            end = date(year + (1 if month2 < day.month else 0), month2, int(m.group("day2")))
+            return day, end + timedelta(days=PUBLICATION_LAG_DAYS)
+    except ValueError:
+        return None
+    if m.group("how").lower() == "of":
+        return day, day + timedelta(days=6 + PUBLICATION_LAG_DAYS)
+    return day - timedelta(days=6), day + timedelta(days=PUBLICATION_LAG_DAYS)
 
 
 def _relative_window(m: re.Match[str], as_of: date, lag: int = PUBLICATION_LAG_DAYS) -> tuple[date | None, date]:

@@ -279,9 +279,9 @@ def parse_markdown_body(body: str, *, split_items: bool = False) -> list[_Draft]
 
 
 def _summary_item(paragraph: str) -> bool:
-    """A paragraph that is "[Headline](url)" alone or "[Headline](url) - summary": an item of a link list, unlike
-    prose that opens with a link ("[Argh4k](url) has landed ...") or a bare "[link](url)" reference."""
-    match = re.match(r"^\s*\[([^\]]+)\]\([^)]+\)\s*(?:$|[-–—:]\s)", paragraph)
+    """A paragraph that is "[Headline](url)" alone or "[Headline](url) - summary" (or ". summary"): an item of a
+    link list, unlike prose that opens with a link ("[Argh4k](url) has landed ...") or a bare "[link](url)" reference."""
+    match = re.match(r"^\s*\[([^\]]+)\]\([^)]+\)\s*(?:$|[-–—:.]\s)", paragraph)
     return match is not None and len(match.group(1).split()) >= 3
 
 

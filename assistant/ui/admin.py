@@ -347,7 +347,7 @@ def build_admin_tab(desk: Newsdesk, settings: Settings, *, header: Any = None,
     # and is refused at once by the throttle; the js makes this browser a fresh sign-in cookie first.
     gr.on([unlock.click, password.submit], sign_in, [password], [*view, password, login_msg, stats, feeds],
           js=sign_in_js(sessions.cookie), api_name="admin_sign_in", concurrency_id="admin-sign-in",
-          concurrency_limit=2, **private)
+          concurrency_limit=2, show_progress="hidden", **private)
     signout.click(sign_out, None, [*view, login_msg], api_name="admin_sign_out", **private)
     changes = [up_btn.click(upload, [authed, files, up_date, up_source], [up_msg, stats, files],
                             api_name="admin_upload", **private),

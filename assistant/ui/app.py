@@ -29,6 +29,9 @@ ADMIN_OFF = ("The Admin tab is off. To enable it, set `NEWSDESK_ADMIN_PASSWORD` 
 def render_markdown(answer: Answer) -> str:
     """Answer -> markdown with a numbered source list (the /ask endpoint's reply; the chat shows cards)."""
     text = render.answer_markdown(answer)
+    kind = render.KIND_LABELS.get(answer.kind)
+    if kind:
+        text = f"_Answered as: {render.md_text(kind)}_\n\n{text}"
     if answer.citations:
         lines = []
         for c in answer.citations:
@@ -110,13 +113,15 @@ def build_app(desk: Newsdesk, *, access: AdminAccess | None = None) -> Any:
 
         # ---------------------------------------------------------------- named API endpoints
         def ask(message: str, since: str = "", until: str = "", source: str = "",
-                section: str = "") -> Iterator[str]:
+                section: str = "", kind: str = "auto") -> Iterator[str]:
             """Answer a question from the archive: markdown with [n] citations and a numbered source list.
-            Optional filters: since/until (YYYY-MM-DD), source and section (comma-separated names)."""
+            Optional filters: since/until (YYYY-MM-DD), source and section (comma-separated names); kind: auto
+            (route by the question), fact, first_coverage, every_issue, count or evolution."""
             try:
                 question = apiargs.text(message, "question", required=True)
                 filters = parse_filters(apiargs.filter_args(since, until, source, section))
-                for step in answer_steps(desk, question, filters=filters):
+                forced = apiargs.text(kind, "kind") or "auto"
+                for step in answer_steps(desk, question, filters=filters, kind=forced):
                     yield render_markdown(step.answer) if step.answer else step.markdown
             except Exception as exc:  # noqa: BLE001 - one clear line for API callers too
                 yield "Sorry: " + render.md_text(" ".join(str(exc).split()))

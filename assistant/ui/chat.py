@@ -38,24 +38,24 @@ class Step:
 
 
 def answer_events(desk: Newsdesk, question: str, *, filters: Filters | None = None,
-                  session: ChatSession | None = None) -> Iterator[AnswerEvent]:
+                  session: ChatSession | None = None, kind: str | None = None) -> Iterator[AnswerEvent]:
     """The answer as AnswerEvents: through the conversation when there is one (follow-ups are rewritten into a
     standalone question), else one stateless question."""
     if session is not None:
         # Filters() rather than None: the widgets show the filters in force, so empty means none (not "as before").
-        yield from session.stream(question, filters=filters or Filters())
+        yield from session.stream(question, filters=filters or Filters(), kind=kind)
         return
     question = desk.check_question(question)
     yield AnswerEvent(kind="status", text="Searching the archive…")
-    yield from desk.ask_stream(question, filters=filters)
+    yield from desk.ask_stream(question, filters=filters, kind=kind)
 
 
 def answer_steps(desk: Newsdesk, question: str, *, filters: Filters | None = None,
-                 session: ChatSession | None = None) -> Iterator[Step]:
+                 session: ChatSession | None = None, kind: str | None = None) -> Iterator[Step]:
     """AnswerEvents -> what the chat shows after each: markdown so far, and the Answer on the last step."""
     shown = ""
     searched = ""
-    for event in answer_events(desk, question, filters=filters, session=session):
+    for event in answer_events(desk, question, filters=filters, session=session, kind=kind):
         if event.kind == "status":
             yield Step(markdown=f"_{render.md_text(event.text)}_")
         elif event.kind == "question":  # a follow-up, rewritten: say what was searched
@@ -132,6 +132,10 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
                 new_btn = gr.Button("New chat", elem_id="nd-new-chat", scale=1, min_width=100)
             with gr.Accordion("Filters", open=False, elem_id="nd-chat-filters"):
                 filters = filter_inputs(prefix="chat")
+                # Which tool answers: "auto" routes by the question (assistant/routing.py).
+                kind_choice = gr.Dropdown(choices=["auto", "fact", "first_coverage", "every_issue", "count",
+                                                   "evolution"], value="auto", label="Answer as",
+                                          elem_id="nd-kind")
         with gr.Column(scale=2, min_width=320):
             gr.Markdown("### Sources")
             sources = gr.HTML(render.sources_panel(None), elem_id="nd-sources")
@@ -139,7 +143,7 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
     sessions = ChatSessions(desk)
 
     def respond(question: str, history: list[dict[str, Any]], turns: dict[Any, Any], since: Any, until: Any,
-                sources: Any, sections: Any, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+                sources: Any, sections: Any, kind: Any, request: gr.Request) -> Iterator[tuple[Any, ...]]:
         question = " ".join((question or "").split())
         history = list(history or [])
         if not question:
@@ -155,7 +159,8 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
         try:
             parsed = parse_filters(FilterInputs(since, until, sources, sections))
             with lock:
-                for step in answer_steps(desk, question, filters=parsed, session=session):
+                for step in answer_steps(desk, question, filters=parsed, session=session,
+                                         kind=kind if isinstance(kind, str) else None):
                     history[index] = {"role": "assistant", "content": step.markdown}
                     if step.answer is None:
                         yield history, gr.skip(), turns, gr.skip()
@@ -167,10 +172,10 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
             yield history, render.sources_panel(None, note="No sources."), turns, gr.skip()
 
     def on_example(history: list[dict[str, Any]], turns: dict[Any, Any], since: Any, until: Any, sources: Any,
-                   sections: Any, evt: gr.SelectData, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+                   sections: Any, kind: Any, evt: gr.SelectData, request: gr.Request) -> Iterator[tuple[Any, ...]]:
         # Gradio passes the event data positionally after the inputs, so the filters are spelled out here.
         text = evt.value.get("text", "") if isinstance(evt.value, dict) else str(evt.value)
-        yield from respond(text, history, turns, since, until, sources, sections, request)
+        yield from respond(text, history, turns, since, until, sources, sections, kind, request)
 
     def on_like(turns: dict[Any, Any], data: gr.LikeData) -> None:
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -186,14 +191,15 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
         sessions.reset(_session_key(request))
         return [], render.sources_panel(None), {}, ""
 
-    inputs = [box, chatbot, turns, *filters.components]
+    inputs = [box, chatbot, turns, *filters.components, kind_choice]
     outputs = [chatbot, sources, turns, box]
     for trigger in (box.submit, ask_btn.click):
         # A question asked while the previous answer still streams must run next, not be dropped (gradio's
         # default "once" ignores it; a slower machine made that visible in CI).
         trigger(respond, inputs, outputs, api_visibility="private", show_progress="minimal",
                 trigger_mode="always_last")
-    chatbot.example_select(on_example, [chatbot, turns, *filters.components], outputs, api_visibility="private")
+    chatbot.example_select(on_example, [chatbot, turns, *filters.components, kind_choice], outputs,
+                           api_visibility="private")
     chatbot.like(on_like, [turns], None, api_visibility="private")
     new_btn.click(new_chat, None, outputs, api_visibility="private", queue=False)
     chatbot.clear(new_chat, None, outputs, api_visibility="private", queue=False)

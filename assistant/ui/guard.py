@@ -118,10 +118,11 @@ class ApiGuard:
             await self._upload(scope, receive, send)
             return
         elif method == "POST" and JOIN.search(path) and self.config.throttle is not None:
-            # A client that must wait is answered here, before the queue, a worker or an event stream: a flood
-            # of guesses costs the server one small JSON parse each (signin.py still decides every other try).
+            # A client that keeps trying while it must wait is answered here, before the queue, a worker or an
+            # event stream: a flood of guesses costs the server one small JSON parse each (signin.py decides
+            # every other try, and words the answer in the form).
             body = await _read_body(receive, None)
-            wait = self.config.throttle.wait(_client_host(scope))
+            wait = self.config.throttle.flooding(_client_host(scope))
             if wait > 0 and _event_of(body) in self.config.sign_in_ids():
                 await _reply(send, 429, f"too many wrong passwords; try again in {math.ceil(wait)} s")
                 return

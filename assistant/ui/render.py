@@ -107,7 +107,18 @@ def source_card(c: Citation) -> str:
     )
 
 
+KIND_LABELS = {"first_coverage": "first coverage (from every story that mentions it)",
+               "every_issue": "every issue that covered it", "count": "how often it was covered",
+               "evolution": "timeline (every story that mentions it, by date)", "briefing": "briefing"}
+
+
 def sources_panel(answer: Answer | None, *, note: str = "") -> str:
+    kind = KIND_LABELS.get(answer.kind) if answer is not None else None
+    head = f'<p class="nd-kind">Answered as: {esc(kind)}</p>' if kind else ""
+    return head + _sources(answer, note=note) if head else _sources(answer, note=note)
+
+
+def _sources(answer: Answer | None, *, note: str = "") -> str:
     if answer is None:
         inner = f'<p class="nd-empty">{esc(note or "Sources of the answer appear here.")}</p>'
     elif not answer.citations:

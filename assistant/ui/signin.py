@@ -46,6 +46,7 @@ class _Tries:
     wrong: int = 0
     last_wrong: float = -math.inf
     locked_until: float = -math.inf
+    refused: int = 0  # tries refused unchecked during the current wait
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,9 @@ class SignInThrottle:
     """Per-client and global allowances of wrong passwords, then exponential waits. Thread-safe."""
 
     def __init__(self, *, after: int = 5, global_after: int = 20, first: float = 1.0, longest: float = 900.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 edge_after: int = 10, clock: Callable[[], float] = time.monotonic) -> None:
         self.after = after
+        self.edge_after = edge_after
         self.global_after = global_after
         self.first = first
         self.longest = longest
@@ -100,6 +102,8 @@ class SignInThrottle:
             self._forget_old(self._global, now)
             wait = max(tries.locked_until, self._global.locked_until) - now
             if wait > 0:
+                tries.refused += tries.locked_until > now
+                self._global.refused += self._global.locked_until > now
                 log.debug("admin sign-in from %s refused unchecked: locked for %.1f s more", client, wait)
                 return Attempt("locked", wait=math.ceil(wait))
             if check():
@@ -124,6 +128,17 @@ class SignInThrottle:
             tries = self._clients.get(client) or _Tries()
             return max(0.0, max(tries.locked_until, self._global.locked_until) - now)
 
+    def flooding(self, client: str) -> float:
+        """The wait, when `client` (or everyone) kept trying through it `edge_after` times: the app then refuses
+        its sign-ins before they reach the queue (guard.py). A person who retries once or twice still reads the
+        answer in the form; a flood costs the server almost nothing. 0 otherwise."""
+        with self._lock:
+            now = self._clock()
+            tries = self._clients.get(client) or _Tries()
+            flood = [t.locked_until - now for t in (tries, self._global)
+                     if t.locked_until > now and t.refused >= self.edge_after]
+            return max(flood, default=0.0)
+
     # ------------------------------------------------------------ internals (under the lock)
     def _client(self, client: str, now: float) -> _Tries:
         tries = self._clients.pop(client, None) or _Tries()
@@ -146,6 +161,7 @@ class SignInThrottle:
             return 0.0
         delay = min(self.first * 2.0 ** min(tries.wrong - allowance, 60), self.longest)
         tries.locked_until = now + delay
+        tries.refused = 0
         return delay
 
 

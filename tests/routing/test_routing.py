@@ -123,3 +123,16 @@ class TestRoutedAnswers:
         answer = corpus_desk.ask("What did we write about Anthropic in February 2026?")
         assert answer.kind == "fact"
         assert answer.citations and all("2026-02-01" <= (c.date or "") <= "2026-02-28" for c in answer.citations)
+
+
+class TestBriefingRoute:
+    def test_an_issue_summary_asked_in_the_chat_cites_that_issue_only(self, corpus_desk) -> None:
+        answer = corpus_desk.ask("Summarize the latest Last Week in AI issue")
+        assert answer.kind == "briefing" and not answer.refused and len(answer.citations) >= 3
+        assert {c.issue_id for c in answer.citations} == {"last-week-in-ai--2026-05-25-341"}
+        assert answer.answer.startswith("Summary of Last Week in AI #341")
+
+    def test_whats_new_since_the_last_issue_is_a_window_briefing(self, corpus_desk) -> None:
+        answer = corpus_desk.ask("What's new since the last issue?")
+        assert answer.kind == "briefing"
+        assert answer.refused or all((c.date or "") >= "2026-05-25" for c in answer.citations)

@@ -127,8 +127,8 @@ def test_wrong_typed_arguments_get_our_own_one_line(base: str, endpoint: str, ar
 
 def test_wrong_argument_counts_over_plain_http_are_one_line(base: str) -> None:
     api = f"{base}/gradio_api"
-    for data, expected in (([], "/ask takes 1 to 5 arguments (message, since, until, source, section), not 0"),
-                           (["a"] * 6, "/ask takes 1 to 5 arguments"),
+    for data, expected in (([], "/ask takes 1 to "), ([], "arguments (message, since, until, source, section"),
+                           ([], ", not 0"), (["a"] * 12, ", not 12"),
                            ("HBM4", "/ask: 'data' must be a list of its arguments")):
         for route in ("/run/ask", "/call/ask"):
             reply = httpx.post(api + route, json={"data": data}, timeout=30)
@@ -254,10 +254,14 @@ def test_two_hundred_wrong_passwords_from_fifty_threads_are_mostly_refused_unche
         results = list(pool.map(guess, range(200)))
         seconds = time.monotonic() - started
     texts = [r.text() for r in results]
-    assert all(r.success for r in results), [r.error for r in results if not r.success][:3]
     checked = sum("Wrong password." in t for t in texts)
-    locked = sum("too many wrong passwords; try again in" in t for t in texts)
-    assert checked + locked == 200
+    locked = [r for r, t in zip(results, texts, strict=True)
+              if "Wrong password." not in t and "too many wrong passwords; try again in" in t]
+    assert checked + len(locked) == 200, [t for t in texts if "too many" not in t and "Wrong" not in t][:3]
+    # A flood is refused before the queue (HTTP 429) once it kept trying through the wait; the first few
+    # refusals while locked are answered in the form.
+    assert any(r.error and r.error.startswith("HTTP 429") for r in locked)
+    assert any(r.success for r in locked)
     # 5 free, then waits of 1, 2, 4, ... s: within the run's own duration only a few more are looked at.
     assert 5 <= checked <= 5 + max(1, int(seconds).bit_length()), (checked, seconds)
     # The right password is refused unchecked too while the client waits.

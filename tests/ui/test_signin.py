@@ -120,6 +120,22 @@ def test_concurrent_guesses_cannot_slip_past_the_allowance() -> None:
     assert len(checked) == 5  # 200 tries, 5 looked at
 
 
+def test_a_client_that_keeps_trying_through_the_wait_is_refused_at_the_edge() -> None:
+    clock = Clock()
+    throttle = SignInThrottle(after=2, global_after=1000, first=10.0, longest=900.0, edge_after=3, clock=clock)
+    for _ in range(2):
+        attempt(throttle, "c", "wrong")
+    assert throttle.flooding("c") == 0  # locked, but a person retrying once still reads the form's answer
+    for _ in range(3):
+        assert attempt(throttle, "c", SECRET).outcome == "locked"  # type: ignore[attr-defined]
+    assert throttle.flooding("c") == pytest.approx(10.0)
+    assert throttle.flooding("other") == 0
+    clock.now += 10.5
+    assert throttle.flooding("c") == 0  # the wait is over: the next try is looked at again
+    assert attempt(throttle, "c", "wrong").wait == 20  # type: ignore[attr-defined]
+    assert throttle.flooding("c") == 0  # a new wait starts a new count
+
+
 def test_the_log_names_the_client_never_the_password(caplog: pytest.LogCaptureFixture) -> None:
     throttle = SignInThrottle(after=2, global_after=1000, first=1.0, longest=10.0, clock=Clock())
     with caplog.at_level(logging.DEBUG, logger="assistant.ui.signin"):
