@@ -140,7 +140,9 @@ def _candidates(hits: list[ScoredChunk]) -> list[_Candidate]:
         sentences = _sentences(hit.chunk.text)
         headline = " ".join(hit.chunk.headline.lower().split())
         # The first line is the headline; so are pieces of it that punkt split off at "A.I." or "?".
-        body = [s for s in sentences[1:] if " ".join(_clean(s).lower().split()).rstrip(".") not in headline]
+        # A story's text starts with its headline; a headless one (a passage, a bullet) starts with its news.
+        lines = sentences[1:] if headline else sentences
+        body = [s for s in lines if " ".join(_clean(s).lower().split()).rstrip(".") not in headline]
         accepted = [s for s in map(_clean, body) if _usable(s)]
         if not accepted and hit.chunk.headline and _usable(_clean(hit.chunk.headline)):
             accepted = [_clean(hit.chunk.headline)]  # a headline-only item (a link in a list): that is its news

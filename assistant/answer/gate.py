@@ -115,6 +115,8 @@ def name_present(name: str, terms: set[str], joined: set[str]) -> bool:
     Dotted versions stay whole: "k2.6" is never "k2.5"."""
     if {name, _stem(name), DEMONYMS.get(name, name)} & terms:
         return True
+    if not any(ch.isdigit() for ch in name) and "." in name:
+        name = name.replace(".", "")                    # "U.S." is "US"; "k2.6" keeps its dot
     return _SEP.sub("", name) in joined
 
 

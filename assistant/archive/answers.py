@@ -1,4 +1,4 @@
-"""Editors' questions answered from the coverage engine: first coverage, every issue, how often, the timeline.
+"""Editors' questions answered from the coverage engine: first coverage, every issue, how often.
 
 The fact answerer quotes the *closest* stories; these questions are about the archive itself, so they are
 answered from every story that mentions the term (assistant/archive/coverage.py), in date order, each line cited.
@@ -13,9 +13,10 @@ from __future__ import annotations
 from assistant.archive.coverage import ArchiveHit, Coverage
 from assistant.records import Answer, Citation
 
-KINDS = ("first_coverage", "every_issue", "count", "evolution")
+# "How has X evolved?" is not here: the fact answer's dated timeline (answer/extractive.py) answers it with verified
+# sentences from the closest stories.
+KINDS = ("first_coverage", "every_issue", "count")
 MAX_LISTED = 25        # issues listed one per line before "and N more"
-MAX_TIMELINE = 12      # timeline entries: the first, the last, and evenly spread ones between
 
 
 def _citation(n: int, hit: ArchiveHit) -> Citation:
@@ -34,13 +35,6 @@ def _per_issue(hits: list[ArchiveHit]) -> list[ArchiveHit]:
     for h in sorted(hits, key=lambda h: (h.date or "9999-12-31", -h.score)):
         best.setdefault(h.issue_id, h)
     return list(best.values())
-
-
-def _spread(items: list[ArchiveHit], k: int) -> list[ArchiveHit]:
-    if len(items) <= k:
-        return items
-    step = (len(items) - 1) / (k - 1)
-    return [items[round(i * step)] for i in range(k)]
 
 
 def coverage_answer(*, kind: str, term: str, cov: Coverage, hits: list[ArchiveHit]) -> Answer:
@@ -74,19 +68,10 @@ def coverage_answer(*, kind: str, term: str, cov: Coverage, hits: list[ArchiveHi
                 + "; ".join(f"{h.date or 'undated'} [{cite(h)}]" for h in issues[:MAX_LISTED]) + ".")
         if n_issues > MAX_LISTED:
             text += f" And {n_issues - MAX_LISTED} more."
-    elif kind == "every_issue":
+    else:  # every_issue
         lines = [f"{term} was covered in {n_issues} {'issue' if n_issues == 1 else 'issues'}{where}:"]
         lines += [f"- {_where(h)}: {h.headline} [{cite(h)}]" for h in issues[:MAX_LISTED]]
         if n_issues > MAX_LISTED:
             lines.append(f"- and {n_issues - MAX_LISTED} more issues (`newsdesk coverage {term!r}` lists them all)")
-        text = "\n".join(lines)
-    else:  # evolution: a dated timeline, one cited line per issue, spread over the whole span
-        shown = _spread(issues, MAX_TIMELINE)
-        lines = [f"{term} in {n_issues} {'issue' if n_issues == 1 else 'issues'}{where}, "
-                 f"{issues[0].date or 'undated'} to {issues[-1].date or 'undated'}:"]
-        for h in shown:
-            detail = h.snippet if h.snippet and h.snippet != h.headline else ""
-            lines.append(f"- {h.date or 'undated'}: {h.headline}" + (f" — {detail}" if detail else "")
-                         + f" [{cite(h)}]")
         text = "\n".join(lines)
     return Answer(answer=text, refused=False, citations=citations, kind=kind)

@@ -78,6 +78,7 @@ def build_app(desk: Newsdesk, *, access: AdminAccess | None = None) -> Any:
 
     from assistant.ui.admin import build_admin_tab
     from assistant.ui.archive import build_archive_tab
+    from assistant.ui.briefing import build_briefing_tab
     from assistant.ui.chat import FeedbackLog, answer_steps, build_chat_tab
 
     settings = desk.settings
@@ -97,6 +98,8 @@ def build_app(desk: Newsdesk, *, access: AdminAccess | None = None) -> Any:
                 chat = build_chat_tab(desk, feedback, catalog)
             with gr.Tab("Archive", id="archive", elem_id="nd-tab-archive"):
                 archive = build_archive_tab(desk, catalog)
+            with gr.Tab("Briefing", id="briefing", elem_id="nd-tab-briefing") as briefing_tab:
+                build_briefing_tab(desk, catalog, briefing_tab)
             with gr.Tab("Admin", id="admin", elem_id="nd-tab-admin", visible=admin_on):
                 if admin_on:
                     build_admin_tab(desk, settings, header=index_line,
@@ -177,6 +180,7 @@ def serve(desk: Newsdesk, *, block: bool = True) -> Any:
     """Build and start the app for this pipeline on its settings' host and port."""
     from starlette.middleware import Middleware
 
+    from assistant.ui.feed import add_briefing_routes
     from assistant.ui.guard import ApiGuard, GuardConfig
 
     settings = desk.settings
@@ -191,6 +195,7 @@ def serve(desk: Newsdesk, *, block: bool = True) -> Any:
                 theme=theme(), css=render.CSS, footer_links=["api", "settings"], run_history=False,
                 show_error=False, quiet=True, prevent_thread_lock=True, ssr_mode=False, mcp_server=False,
                 enable_monitoring=False, app_kwargs={"middleware": [Middleware(ApiGuard, config=guard)]})
+    add_briefing_routes(demo.app, desk)  # /briefings.atom and /briefings/<day>.html (ui/feed.py)
     print(f"Newsdesk is serving on http://{settings.host}:{settings.port} "
           f"(built and started in {time.monotonic() - started:.1f} s)", flush=True)
     threading.Thread(target=warm_up, args=(desk,), daemon=True, name="newsdesk-warm-up").start()

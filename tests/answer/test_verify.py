@@ -181,9 +181,7 @@ def test_gate_needs_the_names_the_question_asks_about() -> None:
     def at(cosine: float, question: str = "What did NVIDIA announce at GTC?") -> bool:
         return gate.check(question, [ScoredChunk(chunk=hits[0].chunk, score=cosine, dense=cosine)]).answerable
 
-    # Every word and name of the question in the top story: 0.1 below refuse_below is still enough.
-    assert at(0.25) and not at(0.15)
-    # One word missing ("price"): the full threshold applies.
-    assert not at(0.25, "What price did NVIDIA announce at GTC?") and at(0.35, "What price did NVIDIA announce at GTC?")
+    # The best story's cosine is a floor (the sentence-level evidence is tested in tests/routing/test_routing.py).
+    assert at(0.35) and not at(0.25)
     assert "cosine" in gate.check("What did NVIDIA announce at GTC?",
                                   [ScoredChunk(chunk=hits[0].chunk, score=0.1, dense=0.1)]).reason

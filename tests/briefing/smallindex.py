@@ -22,7 +22,6 @@ def _story(issue: Issue, n: int, headline: str, body: str, url: str | None, kind
 
 
 def issues() -> list[Issue]:
-    out = []
     early = Issue(issue_id="orbit-1", title="Orbit Weekly #1", date=DAYS[0], source_name="Orbit Weekly", path="o1")
     early.stories = [_story(early, 0, "Zephyrix launches the Z-9 lunar lander programme",
                             "Zephyrix announced the Z-9 lunar lander programme with a first flight planned for "

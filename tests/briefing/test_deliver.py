@@ -42,7 +42,7 @@ class Mailbox:
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
         if address.endswith("@" + REFUSED_DOMAIN):
-            return "550 5.1.1 <%s>: no such mailbox here" % address
+            return f"550 5.1.1 <{address}>: no such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
