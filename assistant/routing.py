@@ -114,12 +114,19 @@ _RULES: list[tuple[QuestionKind, re.Pattern[str]]] = [(k, re.compile(p, re.IGNOR
     (QuestionKind.EVOLUTION, r"^(?P<term>.+?)\s*(?:,|:|-)?\s*(?:a |the )?timeline$"),
 ]]
 
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+# A time phrase right after the verb: "what happened this week", "what's new since the last issue". Without one,
+# "what happened in Musk's case" and "what is new in Sonnet 4.6" are questions about a topic (facts).
+_WHEN = (rf"(?:this|last|past|today|yesterday|lately|recently|on\s+(?:{_MONTHS}|\d)|in\s+{_MONTHS}|in\s+(?:19|20)\d\d|"
+         rf"in\s+(?:the\s+)?(?:last|past|latest|newest|most recent)\s+\w+|since\s+(?:the\s+|our\s+)?"
+         rf"(?:last|previous|latest|prior)\b|since\s+(?:{_MONTHS}|\d)|during\s+)")
 _BRIEFING = re.compile(
-    r"^(?:brief me\b|give me (?:a|the) (?:briefing|brief|digest|rundown|summary)\b|what'?s new\b|what is new\b|"
-    r"what happened (?:this|last|on|in|since|during)\b|catch me up\b|"
-    r"summari[sz]e (?:the |this |that |our )?(?:latest|last|newest|most recent|issue|week|day|newsletter)\b|"
-    r"(?:a |the )?summary of (?:the )?(?:latest|last|issue|this week|the week)\b|"
-    r"what(?:'s| is| was) in (?:the )?(?:latest|last|newest) issue\b)",
+    rf"^(?:brief me\b|give me (?:a|the) (?:briefing|brief|digest|rundown|summary)\b|catch me up\b|"
+    rf"what'?s new\s*$|what is new\s*$|what'?s new\s+{_WHEN}|what is new\s+{_WHEN}|what happened\s*$|"
+    rf"what happened\s+{_WHEN}|"
+    rf"summari[sz]e (?:the |this |that |our )?(?:latest|last|newest|most recent|issue|week|day|newsletter)\b|"
+    rf"(?:a |the )?summary of (?:the )?(?:latest|last|issue|this week|the week)\b|"
+    rf"what(?:'s| is| was) in (?:the )?(?:latest|last|newest) issue\b)",
     re.IGNORECASE)
 
 # Words that frame the term, not part of it ("Groq in the newsletter", "the Gateway API so far").

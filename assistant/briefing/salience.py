@@ -120,8 +120,8 @@ class SalienceRanker:
 
     def prominence(self, story: StoryPoint) -> float:
         median = self.view.issue_median_words.get(story.issue_id) or 0.0
-        if median <= 0 or story.words <= 0:
-            return 0.0
+        if median <= 0 or story.words <= 0 or len(story.body.split()) < 5:
+            return 0.0  # no text of its own (a bare link, a headline left empty) says nothing about its weight
         return max(-1.0, min(2.0, math.log2(story.words / median))) / 2.0
 
     def novelty(self, cluster: StoryCluster, since: date | None) -> float:

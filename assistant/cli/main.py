@@ -424,16 +424,32 @@ def stats(index_dir: Path | None, as_json: bool) -> None:
 
 @main.command()
 @click.argument("target")
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@click.option("--all-matching", is_flag=True,
+              help="Remove every story that a link matches even when they belong to several issues.")
 @index_option
 @wait_option
-def remove(target: str, index_dir: Path | None, wait_seconds: float) -> None:
-    """Remove an issue (issue id), a story (story id) or a feed entry (its link) from the index."""
-    from assistant.ingest.issues import remove_target
-    from assistant.pipeline import Newsdesk
+def remove(target: str, dry_run: bool, all_matching: bool, index_dir: Path | None, wait_seconds: float) -> None:
+    """Remove an issue (issue id), a story (story id) or a feed entry (its link) from the index.
 
-    desk = Newsdesk(make_settings(index_dir))
+    An empty key is refused, and so is a link that stories of several issues share, unless --all-matching."""
+    from assistant.ingest.issues import check_removal, plan_removal, remove_target
+
+    settings = make_settings(index_dir)
     with user_errors():
-        n = remove_target(desk.settings, desk.embedder, target, wait_seconds=wait_seconds)
+        check_removal(target, None, all_matching=True)
+        if dry_run:
+            plan = plan_removal(settings, target)
+            by_key = ", ".join(f"{k}: {n}" for k, n in plan.chunks.items() if n) or "nothing"
+            out.print(f"would remove {plan.total} chunks ({by_key}) of {plan.stories} stories in "
+                      f"{len(plan.issues)} issues: {', '.join(plan.issues[:20])}"
+                      + (" ..." if len(plan.issues) > 20 else ""), highlight=False, markup=False)
+            return
+        from assistant.pipeline import Newsdesk
+
+        desk = Newsdesk(settings)
+        n = remove_target(desk.settings, desk.embedder, target, wait_seconds=wait_seconds,
+                          all_matching=all_matching)
     out.print(f"removed {n} chunks matching {target}", highlight=False, markup=False)
 
 

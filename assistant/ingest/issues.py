@@ -15,6 +15,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.embedding import Encoder
+from assistant.errors import NewsdeskError
 from assistant.index.errors import one_line
 from assistant.index.sources import SourceReadResult, SourceRecord, file_record, register_source_reader
 from assistant.index.store import IndexStore
@@ -277,15 +278,66 @@ def ingest_paths(settings: Settings, embedder: Encoder, paths: list[Path], *, is
     return report
 
 
+@dataclass
+class RemovalPlan:
+    """What `newsdesk remove TARGET` would delete: the chunks per key, and the issues and stories they belong to."""
+
+    target: str
+    chunks: dict[str, int] = field(default_factory=dict)   # key (issue_id, story_id, url) -> chunks matching
+    issues: list[str] = field(default_factory=list)
+    stories: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.chunks.values())
+
+
+def plan_removal(settings: Settings, target: str) -> RemovalPlan:
+    """The matches of `target` in the current version, read without taking the writer lock."""
+    from assistant.index.store import ReaderCache
+
+    plan = RemovalPlan(target=target)
+    reader = ReaderCache(IndexStore(settings)).get()
+    issues: set[str] = set()
+    stories: set[str] = set()
+    for key in REMOVE_KEYS:
+        got = reader.collection.get(where={key: target}, include=["metadatas"])
+        metas = [m or {} for m in got["metadatas"] or []]
+        plan.chunks[key] = len(metas)
+        issues |= {str(m.get("issue_id", "")) for m in metas}
+        stories |= {str(m.get("story_id", "")) for m in metas}
+    plan.issues, plan.stories = sorted(issues), len(stories)
+    return plan
+
+
+REMOVE_KEYS = ("issue_id", "story_id", "url")
+
+
+class RemovalRefused(NewsdeskError, ValueError):
+    """A removal that would delete more, or other, than one issue or story: refused unless asked for."""
+
+
+def check_removal(target: str, plan: RemovalPlan | None, *, all_matching: bool) -> None:
+    if not target.strip():
+        raise RemovalRefused("refusing to remove an empty key: give an issue id, a story id or a link")
+    if plan is not None and len(plan.issues) > 1 and plan.chunks.get("issue_id", 0) == 0 and not all_matching:
+        raise RemovalRefused(f"{target!r} matches {plan.stories} stories in {len(plan.issues)} issues; "
+                             "`--dry-run` lists them, `--all-matching` removes them all")
+
+
 def remove_target(settings: Settings, embedder: Encoder, target: str, *, wait_seconds: float = 0.0,
-                  fault: FaultFn | None = None) -> int:
+                  fault: FaultFn | None = None, all_matching: bool = False) -> int:
     """Remove an issue (by issue id) or one story/feed entry (by story id or link). Returns chunks removed.
-    A removed issue is forgotten by `newsdesk rebuild`; a removed story or link is never re-added."""
+    A removed issue is forgotten by `newsdesk rebuild`; a removed story or link is never re-added. An empty key,
+    or a link that several issues' stories share, is refused unless `all_matching`."""
+    check_removal(target, None, all_matching=all_matching)
+    if not all_matching:
+        check_removal(target, plan_removal(settings, target), all_matching=False)
     store = IndexStore(settings)
     with IndexWriter(store, embedder, wait_seconds=wait_seconds, fault=fault, operation="remove") as writer:
         removed = 0
         forgotten = False
-        for key in ("issue_id", "story_id", "url"):
+        for key in REMOVE_KEYS:
             n = writer.delete_where({key: target})
             removed += n
             if key == "issue_id":

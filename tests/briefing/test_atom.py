@@ -6,6 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -125,7 +126,12 @@ def test_cache_builds_once_per_version(reader: IndexReader, monkeypatch: pytest.
 
     calls: list[object] = []
     real = atom.atom_feed
-    monkeypatch.setattr(atom, "atom_feed", lambda *a, **k: calls.append(k) or real(*a, **k))
+
+    def counted(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(atom, "atom_feed", counted)
     cache = FeedCache()
     first = cache.get(reader, base_url=BASE, today=date(2026, 4, 1))
     assert cache.get(reader, base_url=BASE, today=date(2026, 4, 1)) is first and len(calls) == 1

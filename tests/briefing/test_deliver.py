@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from assistant.briefing.brief import Briefing
 from assistant.briefing.deliver import DeliveryError, briefing_links, send_briefing
@@ -25,9 +27,6 @@ from tests.briefing import smallindex
 from tests.conftest import free_port, run_cli
 from tests.fakes import FakeEmbedder
 from tests.requires import require
-
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
-aiosmtpd_smtp = pytest.importorskip("aiosmtpd.smtp")
 
 USER, PASSWORD = "briefer", "s3cret-Pa55word!"
 REFUSED_DOMAIN = "refused.example"
@@ -58,16 +57,16 @@ class Mailbox:
 
 
 def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
-    ok = (isinstance(auth_data, aiosmtpd_smtp.LoginPassword) and auth_data.login == USER.encode()
+    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode()
           and auth_data.password == PASSWORD.encode())
-    return aiosmtpd_smtp.AuthResult(success=ok, handled=False)
+    return AuthResult(success=ok, handled=False)
 
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
     """A plain SMTP server (no TLS) on a free loopback port that takes a login (USER, PASSWORD)."""
     box, port = Mailbox(), free_port()
-    controller = aiosmtpd_controller.Controller(box, hostname="127.0.0.1", port=port, authenticator=_authenticator,
+    controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=_authenticator,
                                                 auth_require_tls=False)
     controller.start()
     try:
@@ -217,7 +216,7 @@ def tls_server(certificate: tuple[Path, Path]) -> Iterator[tuple[Mailbox, int]]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(cert), str(key))
     box, port = Mailbox(), free_port()
-    controller = aiosmtpd_controller.Controller(box, hostname="127.0.0.1", port=port, tls_context=context,
+    controller = Controller(box, hostname="127.0.0.1", port=port, tls_context=context,
                                                 require_starttls=True, authenticator=_authenticator)
     controller.start()
     try:
