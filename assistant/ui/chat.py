@@ -201,8 +201,9 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
     chatbot.example_select(on_example, [chatbot, turns, *filters.components, kind_choice], outputs,
                            api_visibility="private")
     chatbot.like(on_like, [turns], None, api_visibility="private")
-    new_btn.click(new_chat, None, outputs, api_visibility="private", queue=False)
-    chatbot.clear(new_chat, None, outputs, api_visibility="private", queue=False)
+    # Through the queue: the API guard (guard.py) answers 404 to /run/predict, which queue=False events use.
+    new_btn.click(new_chat, None, outputs, api_visibility="private")
+    chatbot.clear(new_chat, None, outputs, api_visibility="private")
 
     def on_load() -> tuple[Any, ...]:
         cat = catalog.get(desk)
