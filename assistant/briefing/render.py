@@ -9,30 +9,16 @@ from __future__ import annotations
 import html
 import json
 import re
-from urllib.parse import quote, urlsplit
 
 import nh3
 
 from assistant.briefing.brief import Briefing, BriefItem
+from assistant.sources.text import safe_url
 
 FORMATS = ("text", "md", "html", "json")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 _TAGS = {"a", "article", "h2", "h3", "li", "ol", "p", "small", "span", "strong", "ul", "em", "section"}
 _ATTRS = {"*": {"class"}, "a": {"href"}}
-
-
-def safe_url(url: str | None) -> str | None:
-    """An absolute http(s) URL, percent-encoded where it could end an attribute or a link; else None."""
-    if not url:
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c in url for c in "\r\n\t "):
-        return None
-    return quote(url, safe=":/?#@!$&'*+,;=%-._~")
 
 
 def md_text(text: str) -> str:

@@ -149,7 +149,8 @@ def _utc_date(parsed: time.struct_time | None, *, today: date) -> date | None:
     return day
 
 
-def _iso_date(value: object, *, today: date) -> date | None:
+def _iso_struct(value: object) -> time.struct_time | None:
+    """A JSON Feed / ISO 8601 date string as a UTC struct_time (naive times count as UTC), or None."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
@@ -158,10 +159,14 @@ def _iso_date(value: object, *, today: date) -> date | None:
     except ValueError:
         from feedparser.datetimes import _parse_date  # the same lenient parser feedparser uses for RSS
 
-        return _utc_date(_parse_date(value), today=today)
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
-    return _utc_date(when.timetuple(), today=today)
+        return _parse_date(value)  # type: ignore[no-any-return]
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.utctimetuple()
+
+
+def _iso_date(value: object, *, today: date) -> date | None:
+    return _utc_date(_iso_struct(value), today=today)
 
 
 def _headline_from(text: str) -> str:
@@ -283,18 +288,7 @@ def _stamp(parsed: time.struct_time | None, *, latest: float) -> float | None:
 
 
 def _iso_stamp(value: object, *, latest: float) -> float | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        from feedparser.datetimes import _parse_date
-
-        return _stamp(_parse_date(value), latest=latest)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return _stamp(when.utctimetuple(), latest=latest)
+    return _stamp(_iso_struct(value), latest=latest)
 
 
 # ---------------------------------------------------------------- RSS / Atom

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from bs4 import BeautifulSoup, CData, Comment, Declaration, Doctype, ProcessingInstruction
 
@@ -156,3 +157,18 @@ def split_sentences(text: str) -> list[str]:
 
 def word_count(text: str) -> int:
     return len(text.split())
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only absolute http(s) links are ever made clickable; anything else (javascript:, data:) is dropped."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c in url for c in "\r\n\t "):
+        return None
+    # Characters that would end a markdown link target or an HTML attribute are percent-encoded.
+    return quote(url, safe=":/?#@!$&'*+,;=%-._~")

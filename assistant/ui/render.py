@@ -12,12 +12,12 @@ import html
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import nh3
 
 from assistant.archive.coverage import ArchiveHit, ArchiveResult, Coverage
 from assistant.records import Answer, Citation
+from assistant.sources.text import safe_url
 
 ALLOWED_TAGS = {"a", "b", "br", "code", "div", "em", "h3", "h4", "li", "ol", "p", "section", "small", "span",
                 "strong", "table", "tbody", "td", "th", "thead", "tr", "ul", "details", "summary", "article",
@@ -38,21 +38,6 @@ def md_text(text: str) -> str:
     """Plain text -> markdown that renders as that text: no links, images, code or HTML can come out of it.
     (The chat also turns off LaTeX, so "$5 and $10" stays money.)"""
     return MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-
-
-def safe_url(url: str | None) -> str | None:
-    """Only absolute http(s) links are ever made clickable; anything else (javascript:, data:) is dropped."""
-    if not url:
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c in url for c in "\r\n\t "):
-        return None
-    # Characters that would end a markdown link target or an HTML attribute are percent-encoded.
-    return quote(url, safe=":/?#@!$&'*+,;=%-._~")
 
 
 def sanitize(fragment: str) -> str:
