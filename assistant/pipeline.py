@@ -249,12 +249,17 @@ class Newsdesk:
     def stats(self) -> Stats:
         version = self.store.current()
         manifest = self.store.manifest(version) if version else None
+        # The last write run's own count (0 after a write that changed nothing); the manifest's when none is noted.
+        last_run = self.store.last_run(version) if version else None
+        embedded = manifest.embedded_last_run if manifest else 0
+        if last_run is not None and isinstance(last_run.get("embedded"), int):
+            embedded = last_run["embedded"]
         return Stats(
             version=version,
             issues=manifest.issues if manifest else 0,
             stories=manifest.stories if manifest else 0,
             chunks=manifest.chunks if manifest else 0,
-            embedded_last_run=manifest.embedded_last_run if manifest else 0,
+            embedded_last_run=embedded,
             embed_model=manifest.embed_model if manifest else self.embedder.label,
             index_dir=str(self.settings.index_dir),
             versions=self.store.published_versions(),

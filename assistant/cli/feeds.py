@@ -41,12 +41,13 @@ def _feed_errors() -> Iterator[None]:
     from assistant.cli.common import UserError, user_errors
     from assistant.sources.feedlist import FeedListError
     from assistant.sources.feeds import FeedError
+    from assistant.sources.urlmask import mask_urls_in
 
     with user_errors():
         try:
             yield
         except (FeedListError, FeedError) as exc:
-            raise UserError(str(exc)) from exc
+            raise UserError(mask_urls_in(str(exc))) from exc
 
 
 def _load(settings: Settings) -> Any:
@@ -73,6 +74,7 @@ def feeds_add(source: str, title: str | None, full_text: bool, category: str, in
     from assistant.cli.common import UserError, out
     from assistant.sources.feedlist import FeedSpec, is_remote
     from assistant.sources.feeds import parse_feed
+    from assistant.sources.urlmask import mask_url
 
     settings = _settings(index_dir, feeds_file)
     with _feed_errors():
@@ -82,7 +84,7 @@ def feeds_add(source: str, title: str | None, full_text: bool, category: str, in
         else:
             path = Path(source).expanduser()
             if not path.is_file():
-                raise UserError(f"{source} is neither an http(s) URL nor a file")
+                raise UserError(f"{mask_url(source)} is neither an http(s) URL nor a file")
             parsed = parse_feed(path.read_bytes(), feed_id="check", fallback_title=path.stem,
                                 max_chars=settings.feed_entry_max_chars)
             spec = FeedSpec(url=flist.local_form(str(path)), title=title or parsed.title, full_text=full_text,
@@ -104,6 +106,7 @@ def feeds_list(index_dir: Path | None, feeds_file: Path | None, as_json: bool) -
 
     from assistant.cli.common import out
     from assistant.sources.feedstate import FeedState
+    from assistant.sources.urlmask import mask_url, mask_urls_in
 
     settings = _settings(index_dir, feeds_file)
     with _feed_errors():
@@ -112,9 +115,11 @@ def feeds_list(index_dir: Path | None, feeds_file: Path | None, as_json: bool) -
     rows = []
     for spec in flist.feeds:
         memo = state.feeds.get(spec.feed_id)
-        rows.append({"id": spec.feed_id, "title": spec.title or (memo.title if memo else ""), "url": spec.url,
-                     "full_text": spec.full_text, "category": spec.category,
-                     "status": memo.status if memo else "never read", "error": memo.error if memo else "",
+        # Shown, never the credentials: the URL masked, and the memo's title/error (older ones may name it).
+        rows.append({"id": spec.feed_id, "title": mask_urls_in(spec.title or (memo.title if memo else "")),
+                     "url": mask_url(spec.url), "full_text": spec.full_text, "category": spec.category,
+                     "status": memo.status if memo else "never read",
+                     "error": mask_urls_in(memo.error) if memo else "",
                      "checked": memo.checked if memo else None, "entries": len(memo.entries) if memo else 0})
     if as_json:
         click.echo(json.dumps({"feeds_file": str(flist.path), "feeds": rows}, ensure_ascii=False))
@@ -143,13 +148,14 @@ def feeds_remove(target: str, purge: bool, index_dir: Path | None, feeds_file: P
                  wait_seconds: float) -> None:
     """Remove a feed by URL, file path, feed id or title."""
     from assistant.cli.common import UserError, out
+    from assistant.sources.urlmask import mask_url
 
     settings = _settings(index_dir, feeds_file)
     with _feed_errors():
         flist = _load(settings)
         gone = flist.remove(target)
         if not gone:
-            raise UserError(f"no feed in {flist.path} matches {target!r} (a URL, path, feed id or title)")
+            raise UserError(f"no feed in {flist.path} matches {mask_url(target)!r} (a URL, path, feed id or title)")
         flist.save()
         for spec in gone:
             out.print(f"removed {spec.label} ({spec.feed_id}) from {flist.path}", highlight=False)

@@ -184,13 +184,17 @@ class IndexReader:
             self._copy = None
 
 
+# How often, at most, a reader cache looks at the index pointer for a newer version (seconds).
+CHECK_EVERY = 0.5
+
+
 class ReaderCache:
     """Holds the reader of the current version and swaps it when the pointer changes, so a running app picks
     up a new version without a restart and never sees a half-built one. A reader that failed (a Chroma server
     that went away, a broken file) is replaced on the next call, so the app recovers once the cause is gone.
     If the new version cannot be opened, the old reader keeps serving."""
 
-    def __init__(self, store: IndexStore, *, check_every: float = 0.5, retire_after: float = 30.0) -> None:
+    def __init__(self, store: IndexStore, *, check_every: float = CHECK_EVERY, retire_after: float = 30.0) -> None:
         self.store = store
         self.check_every = check_every
         # Readers replaced by a newer version stay open this long for queries still running on them.

@@ -7,6 +7,8 @@ Layout of <index_dir>:
   versions/<v>/      chroma/ (embedded mode), bm25/, sources.json (what was ingested), manifest.json
   readers/           private copies of chroma/ that readers open (see snapshot.py)
   .write.lock        the single-writer flock
+  LAST_RUN.json      what the last completed write run did (embedded/reused/removed, the version current after
+                     it), written even when the run published nothing; `stats` reads it (IndexStore.last_run)
 
 Published versions are never written again: a writer copies the current version into a new directory (or a
 new collection on a Chroma server), changes the copy, validates it, fsyncs it and only then replaces the
@@ -43,6 +45,7 @@ POINTER = "CURRENT"
 VERSIONS = "versions"
 LOCK = ".write.lock"
 MANIFEST = "manifest.json"
+LAST_RUN = "LAST_RUN.json"
 _POINTER_NOTE = "# lines after the first: earlier published versions, newest first (`newsdesk rollback`)"
 _VERSION_RE = re.compile(r"^v\d{8}T\d{6,12}$")
 
@@ -197,6 +200,26 @@ class IndexStore:
     def _write_pointer(self, chain: list[str]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         write_atomic(self.root / POINTER, "\n".join([*chain, _POINTER_NOTE]) + "\n")
+
+    def record_last_run(self, *, version: str | None, operation: str, embedded: int, reused: int, removed: int,
+                        published: bool) -> None:
+        """Note what a finished write run did, beside the pointer (under the writer lock, atomically)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.root / LAST_RUN, json.dumps({
+            "version": version, "operation": operation, "published": published, "embedded": embedded,
+            "reused": reused, "removed": removed,
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}, indent=1) + "\n")
+
+    def last_run(self, version: str | None = None) -> dict[str, Any] | None:
+        """The last write run's note, when it left `version` (default: the current one) current; None when there
+        is none, it is unreadable, or the pointer has moved since (a rollback, an older Newsdesk's write)."""
+        try:
+            data = json.loads((self.root / LAST_RUN).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("version") != (version or self.current()):
+            return None
+        return data
 
     def lock(self, *, wait_seconds: float = 0.0) -> WriterLock:
         return WriterLock(self.root / LOCK, wait_seconds=wait_seconds)

@@ -258,6 +258,7 @@ class IndexWriter:
         if self.unchanged:
             log.info("nothing changed: index version %s stays current, no new version", self.parent)
             self._discard()
+            self._record_run(self.parent, published=False)
             return
         rows = self._lexical_rows()
         self._fault("lexical")
@@ -289,10 +290,20 @@ class IndexWriter:
         store.set_current(self.version)
         self.published = manifest
         self._fault("switched")
+        self._record_run(self.version, published=True)
         try:
             store.prune(keep=store.settings.keep_versions)
         except Exception as exc:  # noqa: BLE001 - the write is committed; the next writer prunes again
             log.warning("pruning old index versions failed: %s", exc)
+
+    def _record_run(self, version: str | None, *, published: bool) -> None:
+        """What this run embedded, for `stats` (0 after a run that changed nothing); the manifest says only what
+        the run that published the current version embedded. Best effort: the write itself is done."""
+        try:
+            self.store.record_last_run(version=version, operation=self.operation, embedded=self.embedded,
+                                       reused=self.reused, removed=self.removed, published=published)
+        except OSError as exc:
+            log.warning("recording the last write run failed: %s", exc)
 
     def _validate(self, manifest: Manifest, rows: LexicalRows) -> None:
         """Checks in proportion to the change, on a fresh client, so the version is read back from disk (or the

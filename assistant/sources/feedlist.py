@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from assistant.errors import NewsdeskError
 from assistant.sources.dedup import link_key
+from assistant.sources.urlmask import mask_url
 
 _KNOWN = {"text", "title", "type", "xmlurl", "htmlurl", "fulltext", "category"}
 
@@ -72,7 +73,8 @@ class FeedSpec:
 
     @property
     def label(self) -> str:
-        return self.title or self.url
+        """What to show for the feed: its title, or its URL with any credentials masked."""
+        return self.title or mask_url(self.url)
 
 
 def _attr(el: ET.Element, name: str) -> str:
@@ -121,6 +123,8 @@ class FeedList:
             url = _attr(el, "xmlurl")
             label = _attr(el, "title") or _attr(el, "text")
             if url:
+                if label.strip() in (url.strip(), mask_url(url.strip())):
+                    label = ""  # a title that is only the URL (as `save` writes an untitled feed): no title
                 extra = {k: v for k, v in el.attrib.items() if k.lower() not in _KNOWN}
                 spec = FeedSpec(url=url, title=label, html_url=_attr(el, "htmlurl"),
                                 full_text=_attr(el, "fulltext").lower() in ("true", "1", "yes"),

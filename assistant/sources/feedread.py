@@ -15,6 +15,7 @@ from assistant.sources.feeds import FeedEntry, FeedError, ParsedFeed, parse_feed
 from assistant.sources.feedstate import FeedMemo
 from assistant.sources.fetch import Fetcher, FetchError
 from assistant.sources.fulltext import fetch_full_text
+from assistant.sources.urlmask import mask_url, mask_urls_in
 
 OK, NOT_MODIFIED, FAILED = "ok", "not modified", "failed"
 
@@ -56,8 +57,9 @@ def read_feed(spec: FeedSpec, *, feed_id: str, base_dir: Path, memo: FeedMemo, f
               settings: Settings, force: bool = False) -> FeedRead:
     """Fetch (or read) and parse one feed; never raises: failures become the outcome's status and reason."""
     started = time.monotonic()
-    read = FeedRead(spec=spec, outcome=FeedOutcome(feed_id=feed_id, url=spec.url, title=spec.title or memo.title
-                                                 or spec.url),
+    shown = mask_url(spec.url)  # the outcome is what gets printed: never the feed's credentials
+    read = FeedRead(spec=spec, outcome=FeedOutcome(feed_id=feed_id, url=shown, title=spec.title or memo.title
+                                                 or shown),
                  etag=memo.etag, last_modified=memo.last_modified, sha256=memo.sha256, moved_to=memo.moved_to)
     out = read.outcome
     try:
@@ -96,11 +98,12 @@ def read_feed(spec: FeedSpec, *, feed_id: str, base_dir: Path, memo: FeedMemo, f
         if spec.full_text:
             _add_full_text(read, fetcher)
     except (FetchError, FeedError) as exc:
-        out.status, out.reason = FAILED, str(exc)
+        out.status, out.reason = FAILED, mask_urls_in(str(exc))
     except OSError as exc:
         out.status, out.reason = FAILED, f"cannot read: {exc.strerror or exc}"
     except Exception as exc:  # noqa: BLE001 - per-feed isolation: one broken feed never stops the others
-        out.status, out.reason = FAILED, f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+        out.status, out.reason = FAILED, mask_urls_in(f"unexpected {type(exc).__name__}: "
+                                                      f"{' '.join(str(exc).split())[:160]}")
     finally:
         out.seconds = time.monotonic() - started
     return read
@@ -117,4 +120,4 @@ def _add_full_text(read: FeedRead, fetcher: Fetcher) -> None:
         if got.text and len(got.text) > len(story.body):
             story.body = got.text
         elif got.text is None:
-            read.outcome.skipped.append(f"full text of {story.url}: {got.reason}; kept the feed's text")
+            read.outcome.skipped.append(f"full text of {mask_url(story.url)}: {got.reason}; kept the feed's text")

@@ -22,6 +22,7 @@ import httpx
 from assistant.config import Settings
 from assistant.errors import NewsdeskError
 from assistant.sources.netpolicy import NetPolicy, PinnedTransport, Refused
+from assistant.sources.urlmask import mask_urls_in
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
                "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
@@ -32,7 +33,10 @@ MAX_RETRY_AFTER = 60.0   # a server asking for a longer pause gets a failed feed
 
 
 class FetchError(NewsdeskError, RuntimeError):
-    """The request failed; the message is one line saying why."""
+    """The request failed; the message is one line saying why, with any credentials in its URLs masked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(mask_urls_in(message))
 
 
 @dataclass

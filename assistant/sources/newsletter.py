@@ -34,8 +34,9 @@ class IssueError(NewsdeskError, ValueError):
     """A file that cannot be read as an issue; the message names the reason."""
 
 
-_LINK_RE = re.compile(r"!?\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-_IMAGE_LINE_RE = re.compile(r"^\s*!\[[^\]]*\]\([^)]*\)\s*$")
+# The URL may hold one level of balanced parentheses (CommonMark): "[x](https://en.wikipedia.org/wiki/Foo_(bar))".
+_LINK_RE = re.compile(r"!?\[([^\]]*)\]\(\s*<?((?:[^\s()>]|\([^\s()>]*\))+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_IMAGE_LINE_RE = re.compile(r"^\s*!\[[^\]]*\]\((?:[^()\n]|\([^()\n]*\))*\)\s*$")
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET_RE = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+(.*)$")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)

@@ -80,8 +80,9 @@ def store_upload(settings: Settings, temp_path: str | Path, *, original_name: st
 # (index/rebuild.py), so the tab's callbacks hold no logic of their own.
 def list_feeds(settings: Settings) -> list[dict[str, str]]:
     from assistant.sources.feedlist import FeedList
+    from assistant.sources.urlmask import mask_url
 
-    return [{"name": f.title, "url": f.url} for f in FeedList.load(settings.feeds_file).feeds]
+    return [{"name": f.title, "url": mask_url(f.url)} for f in FeedList.load(settings.feeds_file).feeds]
 
 
 class FeedCheckError(NewsdeskError, ValueError):
@@ -94,8 +95,10 @@ def check_feed(settings: Settings, url: str) -> tuple[str, str]:
     from assistant.sources.feedlist import FeedList, is_remote
     from assistant.sources.feeds import FeedError, parse_feed
     from assistant.sources.fetch import Fetcher, FetchError
+    from assistant.sources.urlmask import mask_url, mask_urls_in
 
     feeds = FeedList.load(settings.feeds_file)
+    shown = mask_url(url)  # messages name the feed, never its credentials
     try:
         if is_remote(url):
             with Fetcher.from_settings(settings) as fetcher:
@@ -107,17 +110,17 @@ def check_feed(settings: Settings, url: str) -> tuple[str, str]:
         typed = Path(url.removeprefix("file://")).expanduser()
         path = next((p for p in (typed, feeds.base_dir / typed) if p.is_file()), None)
         if path is None:
-            raise FeedCheckError(f"{url}: no such local feed file (give an http(s) URL or a feed file's path)")
+            raise FeedCheckError(f"{shown}: no such local feed file (give an http(s) URL or a feed file's path)")
         size = path.stat().st_size
         if size > settings.feed_max_bytes:
-            raise FeedCheckError(f"{url}: {size:,} bytes; a feed may have {settings.feed_max_bytes:,} "
+            raise FeedCheckError(f"{shown}: {size:,} bytes; a feed may have {settings.feed_max_bytes:,} "
                                  "(NEWSDESK_FEED_MAX_BYTES)")
         parsed = parse_feed(path.read_bytes(), feed_id="check", fallback_title=path.stem,
                             max_chars=settings.feed_entry_max_chars, max_entries=settings.feed_max_entries,
                             max_seconds=settings.feed_parse_seconds)
         return feeds.local_form(str(path)), parsed.title
     except (FeedError, FetchError, OSError) as exc:
-        raise FeedCheckError(f"{url}: {_one_line(exc)}") from exc
+        raise FeedCheckError(f"{shown}: {mask_urls_in(_one_line(exc))}") from exc
 
 
 def add_feed(settings: Settings, url: str, name: str | None) -> str:
@@ -125,19 +128,21 @@ def add_feed(settings: Settings, url: str, name: str | None) -> str:
 
     url, title = check_feed(settings, url)
     feeds = FeedList.load(settings.feeds_file)
-    if not feeds.add(FeedSpec(url=url, title=name or title or "")):
-        return f"{url} is already in the feed list"
+    spec = FeedSpec(url=url, title=name or title or "")
+    if not feeds.add(spec):
+        return f"{spec.label} is already in the feed list"
     feeds.save()
-    return f"added {name or title or url}; refresh the feeds to read it"
+    return f"added {spec.label}; refresh the feeds to read it"
 
 
 def remove_feed(settings: Settings, target: str) -> str:
     from assistant.sources.feedlist import FeedList
+    from assistant.sources.urlmask import mask_url
 
     feeds = FeedList.load(settings.feeds_file)
     gone = feeds.remove(target)
     if not gone:
-        raise LookupError(f"no feed in the list matches {target!r} (a URL, path, feed id or title)")
+        raise LookupError(f"no feed in the list matches {mask_url(target)!r} (a URL, path, feed id or title)")
     feeds.save()
     names = ", ".join(f.label for f in gone)
     return f"removed {names} from the feed list (its stories stay in the index until removed there)"

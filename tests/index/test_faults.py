@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.index.reader import CHECK_EVERY
 from assistant.index.store import IndexStore
 from assistant.index.writer import FAULT_STEPS
 from tests.conftest import make_settings
@@ -355,6 +356,8 @@ def test_20_users_for_60_s_while_ingests_run(corpus_index, fault_worker: FaultWo
             "with forty llamas, a library of maps and a bakery for visitors.\n")
         late = fault_worker.run(op="ingest", index_dir=str(index), paths=[str(issue.parent)])
         assert late.exit == 0, late.error
+        # The app looks at the pointer at most every check_every seconds (CHECK_EVERY): wait that long first.
+        time.sleep(CHECK_EVERY + 0.05)
         picked_up = warm.predict("When did the zephyr llama sanctuary open in Oslo?", api_name="/ask")
         assert "Zephyr llama sanctuary" in picked_up, picked_up
     finally:
