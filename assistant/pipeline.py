@@ -10,28 +10,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.answer import AnswerEvent, final_answer, make_answerer, stream_answer
-from assistant.answer.extractive import ExtractiveAnswerer
-from assistant.answer.llm import LLMAnswerer
+from assistant.answer import Answerer, AnswerEvent, final_answer, make_answerer, stream_answer
 from assistant.archive.answers import KINDS as ARCHIVE_KINDS
 from assistant.archive.answers import coverage_answer
-from assistant.archive.coverage import (
-    ArchiveHit,
-    ArchiveResult,
-    Coverage,
-    build_coverage,
-    coverage,
-    find_mentions,
-    search_archive,
-)
+from assistant.archive.search import ArchiveDeps, ArchiveHit, ArchiveResult, find_mentions, search_archive
+from assistant.archive.timeline import Coverage, build_coverage, coverage, explore
 from assistant.config import Settings
 from assistant.embedding.encoder import Embedder
+from assistant.index.errors import IndexUnavailableError, chroma_failures, one_line
 from assistant.index.store import IndexStore, ReaderCache
-from assistant.ingest.issues import IngestReport, ProgressFn, ingest_paths
+from assistant.ingest.issues import IngestReport, ProgressFn, RemovalPlan, ingest_paths
 
 if TYPE_CHECKING:
     from assistant.briefing.brief import Briefing
     from assistant.ingest.rebuild import RebuildReport
+    from assistant.ingest.refresh import RefreshHooks, RefreshReport
+    from assistant.sources.feedlist import FeedList, FeedSpec
 from assistant.errors import NewsdeskError
 from assistant.records import Answer, Chunk, Citation, Filters
 from assistant.retrieval.hybrid import HybridRetriever, SearchResult
@@ -77,17 +71,24 @@ class Newsdesk:
         return HybridRetriever.from_settings(self.settings, readers=self.readers, embedder=self.embedder)
 
     @cached_property
-    def answerer(self) -> ExtractiveAnswerer | LLMAnswerer:
+    def answerer(self) -> Answerer:
         """Extractive by default; an LLM backend when settings.answer_mode says so (assistant/answer)."""
         return make_answerer(self.settings, self.embedder, lead_fetcher=self.story_leads)
 
     def story_leads(self, story_ids: list[str]) -> dict[str, Chunk]:
         """The first chunk of each story, so an answer can quote the lead of a story found by a later chunk."""
-        got = self.readers.get().collection.get(ids=[f"{s}:0" for s in dict.fromkeys(story_ids)],
-                                                include=["documents", "metadatas"])
+        with chroma_failures(lambda exc: IndexUnavailableError(f"cannot read story leads: {one_line(exc)}")):
+            got = self.readers.get().collection.get(ids=[f"{s}:0" for s in dict.fromkeys(story_ids)],
+                                                    include=["documents", "metadatas"])
         chunks = [Chunk.from_metadata(i, d or "", m or {}) for i, d, m in
                   zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False)]
         return {c.story_id: c for c in chunks}
+
+    @property
+    def archive_deps(self) -> ArchiveDeps:
+        """What archive search and the coverage timeline use of the desk (assistant/archive/)."""
+        return ArchiveDeps(readers=self.readers, retriever=self.retriever, embedder=self.embedder,
+                           lexical_weight=self.settings.lexical_weight, check_query=self.check_question)
 
     def check_question(self, question: str) -> str:
         question = " ".join((question or "").split())
@@ -135,7 +136,7 @@ class Newsdesk:
         hits: dict[str, ArchiveHit] = {}
         # "React Forget / the React Compiler": either name counts.
         for alternative in [t for t in re.split(r"\s+/\s+|\s+or\s+", routed.term) if t.strip()] or [routed.term]:
-            for hit in find_mentions(self, alternative, filters=plan.filters)[1]:
+            for hit in find_mentions(self.archive_deps, alternative, filters=plan.filters)[1]:
                 hits.setdefault(hit.story_id, hit)
         described = plan.filters.describe() if plan.filters else ""
         cov = build_coverage(routed.term, [], list(hits.values()), filters=described)
@@ -205,12 +206,17 @@ class Newsdesk:
 
     def archive(self, query: str, *, filters: Filters | None = None, sort: str = "relevance",
                 limit: int = 50) -> ArchiveResult:
-        """Earlier coverage: stories that mention the query, by relevance or date (assistant/archive/coverage.py)."""
-        return search_archive(self, query, filters=filters, sort=sort, limit=limit)
+        """Earlier coverage: stories that mention the query, by relevance or date (assistant/archive/search.py)."""
+        return search_archive(self.archive_deps, query, filters=filters, sort=sort, limit=limit)
 
     def coverage(self, query: str, *, filters: Filters | None = None) -> Coverage:
         """Coverage timeline: mentions per week, first and last mention, the issues that covered it."""
-        return coverage(self, query, filters=filters)
+        return coverage(self.archive_deps, query, filters=filters)
+
+    def explore(self, query: str, *, filters: Filters | None = None, sort: str = "relevance",
+                limit: int = 50) -> tuple[ArchiveResult, Coverage]:
+        """The Archive tab: the archive results and the coverage timeline of one query, from one matching pass."""
+        return explore(self.archive_deps, query, filters=filters, sort=sort, limit=limit)
 
     def brief(self, *, since: str | date | None = "last-issue", until: date | None = None, issue: str | None = None,
               sources: list[str] | None = None, sections: list[str] | None = None, as_of: date | None = None,
@@ -224,7 +230,8 @@ class Newsdesk:
     def ingest(self, paths: list[Path], *, issue_date: date | None = None, source_name: str | None = None,
                wait_seconds: float = 0.0, progress: ProgressFn | None = None) -> IngestReport:
         report = ingest_paths(self.settings, self.embedder, paths, issue_date=issue_date,
-                              source_name=source_name, wait_seconds=wait_seconds, progress=progress)
+                              source_name=source_name, wait_seconds=wait_seconds, progress=progress,
+                              store=self.store)
         self.readers.invalidate()
         return report
 
@@ -234,17 +241,80 @@ class Newsdesk:
         from assistant.ingest.rebuild import rebuild_index
 
         report = rebuild_index(self.settings, self.embedder, wait_seconds=wait_seconds, progress=progress,
-                               reembed=reembed)
+                               reembed=reembed, store=self.store)
         self.readers.invalidate()
         return report
 
-    def remove(self, target: str, *, wait_seconds: float = 0.0) -> int:
-        """Remove an issue (issue id), a story (story id) or a feed entry (its link); returns chunks removed."""
+    def remove(self, target: str, *, wait_seconds: float = 0.0, all_matching: bool = False) -> int:
+        """Remove an issue (issue id), a story (story id) or a feed entry (its link); returns chunks removed.
+        A link that stories of several issues share is refused unless `all_matching` (ingest/issues.py)."""
         from assistant.ingest.issues import remove_target
 
-        removed = remove_target(self.settings, self.embedder, target, wait_seconds=wait_seconds)
+        removed = remove_target(self.settings, self.embedder, target, wait_seconds=wait_seconds,
+                                all_matching=all_matching, store=self.store)
         self.readers.invalidate()
         return removed
+
+    def plan_removal(self, target: str) -> RemovalPlan:
+        """What `remove(target)` would delete, read from the current version without the writer lock."""
+        from assistant.ingest.issues import plan_removal
+
+        return plan_removal(self.settings, target, store=self.store)
+
+    # ------------------------------------------------------------ feeds (the CLI's `feeds`/`refresh`, the Admin tab)
+    def refresh(self, *, force: bool = False, wait_seconds: float = 0.0,
+                hooks: RefreshHooks | None = None) -> RefreshReport:
+        """Read every feed of the feed list and index new and changed entries (ingest/refresh.py), through this
+        desk's store; the next question reads the new version. Raises FeedListError for a missing or empty list.
+
+            report = desk.refresh(hooks=RefreshHooks(embedding=lambda done, total: ...))
+            print(report.total("new"), report.version)
+        """
+        from assistant.ingest.refresh import refresh_feeds
+
+        try:
+            return refresh_feeds(self.settings, self.embedder, force=force, wait_seconds=wait_seconds,
+                                 hooks=hooks, store=self.store)
+        finally:
+            self.readers.invalidate()
+
+    def feeds(self) -> FeedList:
+        """The feed list (settings.feeds_file, OPML); empty when the file does not exist yet."""
+        from assistant.sources.feedlist import FeedList
+
+        return FeedList.load(self.settings.feeds_file)
+
+    def add_feed(self, spec: FeedSpec, *, feed_list: FeedList | None = None) -> bool:
+        """Add a feed to the list and save it; False (nothing written) when it is listed already. Checking the
+        feed first is the caller's part. Pass `feed_list` when `spec` was made from it (`local_form`).
+
+            flist = desk.feeds()
+            added = desk.add_feed(FeedSpec(url=flist.local_form("feeds/harbour.xml")), feed_list=flist)
+        """
+        flist = feed_list or self.feeds()
+        if not flist.add(spec):
+            return False
+        flist.save()
+        return True
+
+    def remove_feed(self, target: str, *, feed_list: FeedList | None = None) -> list[FeedSpec]:
+        """Remove the feeds `target` names (a URL, path, feed id or title) from the list and save it; returns
+        them, [] when none matched (nothing written). Their stories stay in the index: see `purge_feeds`."""
+        flist = feed_list or self.feeds()
+        gone = flist.remove(target)
+        if gone:
+            flist.save()
+        return gone
+
+    def purge_feeds(self, feed_ids: list[str], *, wait_seconds: float = 0.0) -> int:
+        """Remove feeds' entries from the index and forget them; returns the number of chunks removed."""
+        from assistant.ingest.refresh import purge_feeds
+
+        try:
+            return purge_feeds(self.settings, feed_ids, wait_seconds=wait_seconds, store=self.store,
+                               embedder=self.embedder)
+        finally:
+            self.readers.invalidate()
 
     def stats(self) -> Stats:
         version = self.store.current()

@@ -1,4 +1,4 @@
-"""Archive search and the coverage timeline (assistant/archive/coverage.py), and `newsdesk search` / `newsdesk coverage`."""
+"""Archive search and the coverage timeline (assistant/archive/), and `newsdesk search` / `newsdesk coverage`."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ from typing import Any
 
 import pytest
 
-from assistant.archive.coverage import (
-    ArchiveHit,
-    SortOrder,
-    build_coverage,
-    example_questions,
-    question_for,
-    sort_hits,
-)
+from assistant.archive.catalog import example_questions, question_for
+from assistant.archive.search import ArchiveHit, SortOrder, sort_hits
+from assistant.archive.timeline import build_coverage
 from assistant.config import Settings
 from assistant.records import Filters
 from tests.conftest import run_cli

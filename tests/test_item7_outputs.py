@@ -95,6 +95,7 @@ def test_stats_embedded_last_run_is_the_last_write_runs(tmp_path: Path, cli) -> 
 
 
 def test_admin_feed_list_and_messages_mask_credentials(tmp_path: Path) -> None:
+    from assistant.pipeline import Newsdesk
     from assistant.sources.feedlist import FeedSpec
     from assistant.ui import admin
     from tests.conftest import make_settings
@@ -103,10 +104,11 @@ def test_admin_feed_list_and_messages_mask_credentials(tmp_path: Path) -> None:
     flist = FeedList(path=tmp_path / "feeds.opml", feeds=[FeedSpec(url=secret_url)])
     flist.save()
     settings = make_settings(tmp_path / "index", feeds_file=flist.path, fetch_allow="127.0.0.1")
-    assert admin.list_feeds(settings) == [{"name": "", "url": "https://***@feeds.example/feed.xml?token=***"}]
-    assert not any(s in admin.feeds_html(settings) for s in SECRETS)
+    desk = Newsdesk(settings)
+    assert admin.list_feeds(desk) == [{"name": "", "url": "https://***@feeds.example/feed.xml?token=***"}]
+    assert not any(s in admin.feeds_html(desk) for s in SECRETS)
     with pytest.raises(LookupError) as missing:
-        admin.remove_feed(settings, secret_url + "x")
+        admin.remove_feed(desk, secret_url + "x")
     with pytest.raises(admin.FeedCheckError) as refused:  # the fetch policy refuses it: the message names it
         admin.check_feed(settings, "http://u:hunter2secret@127.0.0.1:1/f.xml?apikey=ap1keyvalue")
     for message in (str(missing.value), str(refused.value)):

@@ -1,7 +1,8 @@
 """Turning retrieved stories into a short briefing with verified citations.
 
 `make_answerer(settings, embedder)` picks the answer mode (extractive by default, or an LLM backend); every
-answerer has `stream(question, hits, query_vector) -> Iterator[AnswerEvent]` (see events.py) and `run(...)`.
+answerer is an `Answerer` (protocol.py): `stream(question, hits, query_vector) -> Iterator[AnswerEvent]` (see
+events.py) and `run(...) -> Answer`.
 """
 
 from __future__ import annotations
@@ -9,18 +10,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from assistant.answer.events import AnswerEvent, final_answer, stream_answer
+from assistant.answer.protocol import Answerer
 from assistant.config import AnswerMode, Settings
 
 if TYPE_CHECKING:
-    from assistant.answer.extractive import ExtractiveAnswerer, LeadFetcher
-    from assistant.answer.llm import LLMAnswerer
+    from assistant.answer.extractive import LeadFetcher
     from assistant.embedding import Encoder
 
-__all__ = ["AnswerEvent", "final_answer", "make_answerer", "stream_answer"]
+__all__ = ["AnswerEvent", "Answerer", "final_answer", "make_answerer", "stream_answer"]
 
 
 def make_answerer(settings: Settings, embedder: Encoder, *, lead_fetcher: LeadFetcher | None = None,
-                  llm: object | None = None) -> ExtractiveAnswerer | LLMAnswerer:
+                  llm: object | None = None) -> Answerer:
     from assistant.answer.extractive import ExtractiveAnswerer
     from assistant.answer.gate import AnswerGate
     from assistant.answer.verify import Verifier, VerifyPolicy

@@ -27,14 +27,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from assistant.answer.events import AnswerEvent, final_answer
+from assistant.answer.llm import LLMError
 from assistant.answer.verify import STOPWORDS, TOKEN_RE, names_in, tokens
 from assistant.records import Answer, Filters
-
-if TYPE_CHECKING:
-    from assistant.pipeline import Newsdesk
 
 SEARCHING = "Searching the archive…"
 # "and what about AMD?", "what about AMD", "how about AMD?", "same for AMD", "and AMD?", "and for AMD?"
@@ -114,10 +112,23 @@ def rewrite_follow_up(message: str, previous: Turn | None) -> str:
     return message
 
 
+class ChatDesk(Protocol):
+    """What a ChatSession uses of the desk (`Newsdesk` is one): the question check, the answer stream, and the
+    answerer, whose `condense(history, message)` (LLM backends only) rewrites a follow-up."""
+
+    @property
+    def answerer(self) -> object: ...
+
+    def check_question(self, question: str) -> str: ...
+
+    def ask_stream(self, question: str, *, filters: Filters | None = None, as_of: date | None = None,
+                   kind: str | None = None) -> Iterator[AnswerEvent]: ...
+
+
 class ChatSession:
     """One conversation over a Newsdesk. See the module docstring for the streaming protocol."""
 
-    def __init__(self, desk: Newsdesk, *, max_turns: int = 20) -> None:
+    def __init__(self, desk: ChatDesk, *, max_turns: int = 20) -> None:
         if max_turns < 1:
             raise ValueError("max_turns must be >= 1")
         self.desk = desk
@@ -144,7 +155,7 @@ class ChatSession:
             return rule_based
         try:
             condensed = condense([(t.question, t.answer.answer) for t in self.history], message)
-        except Exception as exc:  # noqa: BLE001 - a failed condense step falls back to the rules, never to an error
+        except LLMError as exc:  # a failed condense step falls back to the rules, never to an error
             self.rewrite_note = f"the LLM rewrite failed: {exc}"
             return rule_based
         self.llm_rewrite = condensed

@@ -37,6 +37,7 @@ from assistant.answer.verify import (
     term_set,
 )
 from assistant.embedding import Encoder
+from assistant.index.errors import IndexUnavailableError
 from assistant.records import Answer, Chunk, Citation, ScoredChunk
 from assistant.sources.text import split_sentences
 
@@ -179,7 +180,7 @@ def with_leads(hits: list[ScoredChunk], fetch: LeadFetcher | None) -> list[Score
         return hits
     try:
         leads = fetch(wanted)
-    except Exception:  # noqa: BLE001 - a missing lead only makes the briefing less complete
+    except IndexUnavailableError:  # a missing lead only makes the briefing less complete
         return hits
     out = []
     for hit in hits:

@@ -125,6 +125,12 @@ _DATE_PHRASE = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
     r"(?:\s*[-–]\s*(?:[a-z]+\.?\s+)?\d{1,2}(?:st|nd|rd|th)?)?\b|\b\d{1,2}\s*[-–]\s*\d{1,2}\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
+_NAMED_NUMBER = re.compile(r"(?<![\w.#-])([A-Z][\w+]*)[\s-]v?(\d+)(?![\w.%-])")
+# Capitalised words that a count or a number follows without being a version of them.
+_NOT_A_PRODUCT = {"issue", "issues", "week", "weeks", "top", "no", "number", "part", "chapter", "episode", "day",
+                  "page", "section", "table", "figure", "the", "a", "an", "and", "or", "in", "of", "for", "with",
+                  "about", "what", "which", "how", "when", "who", "why", "did", "does", "do", "is", "are", "was",
+                  "were", "by", "to", "on", "at", "from", "pr", "kep", "cve", "rfc"}
 
 
 def is_identifier(name: str, original: str) -> bool:
@@ -169,6 +175,13 @@ class AnswerGate:
         # Version numbers are as specific as names ("Go 1.27", "Opus 4.6"); plain integers are usually counts or
         # issue numbers ("issue 540"), and years are retrieval's business.
         names |= {n for n in numbers_in(text) if "." in n and not _YEAR.match(n)}
+        # A number right after a name is a version ("Claude 6", "React 20", "Expo SDK 55"): it must match as one
+        # identifier ("claude6" = "Claude-6" = "Claude 6"), or a question about a release that never happened
+        # passes on the product's name alone.
+        for m in _NAMED_NUMBER.finditer(text):
+            word, number = m.group(1), m.group(2)
+            if not _YEAR.match(number) and word.lower() not in _NOT_A_PRODUCT:
+                names.add(f"{word.lower()}{number}")
         return words, names
 
     @staticmethod

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,18 @@ Standalone question:"""
 
 class LLMError(NewsdeskError, RuntimeError):
     """The LLM backend is misconfigured or unreachable; the message is one line meant for the user."""
+
+
+@contextmanager
+def llm_failures(hint: str) -> Iterator[None]:
+    """The answer package's one isolation point around LLM clients: httpx, openai and ollama errors (no common
+    base) all become one LLMError line."""
+    try:
+        yield
+    except LLMError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one isolation point around the LLM clients
+        raise LLMError(_describe(exc, hint)) from exc
 
 
 def build_llm(settings: Settings) -> Any:
@@ -165,14 +178,10 @@ class LLMAnswerer:
                    source_words=settings.llm_source_words, lead_fetcher=lead_fetcher, server_hint=hint or "")
 
     def _tokens(self, messages: list[Any]) -> Iterator[str]:
-        try:
+        with llm_failures(self.server_hint):
             for chunk in self.llm.stream_chat(messages):
                 if chunk.delta:
                     yield chunk.delta
-        except LLMError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - httpx, openai and ollama errors all become one line
-            raise LLMError(_describe(exc, self.server_hint)) from exc
 
     def stream(self, question: str, hits: list[ScoredChunk], query_vector: np.ndarray | None = None
                ) -> Iterator[AnswerEvent]:
@@ -220,10 +229,8 @@ class LLMAnswerer:
             lines.append(f"User: {question}")
             lines.append("Assistant: " + _clip(CITATION_RE.sub("", answer), 60))
         prompt = CONDENSE_PROMPT.format(history="\n".join(lines), message=message)
-        try:
+        with llm_failures(self.server_hint):
             reply = self.llm.chat([ChatMessage(role=MessageRole.USER, content=prompt)])
-        except Exception as exc:  # noqa: BLE001
-            raise LLMError(_describe(exc, self.server_hint)) from exc
         text = (reply.message.content or "").strip().split("\n")[0].strip().strip('"')
         return text
 

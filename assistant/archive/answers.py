@@ -1,7 +1,7 @@
 """Editors' questions answered from the coverage engine: first coverage, every issue, how often.
 
 The fact answerer quotes the *closest* stories; these questions are about the archive itself, so they are
-answered from every story that mentions the term (assistant/archive/coverage.py), in date order, each line cited.
+answered from every story that mentions the term (assistant/archive/search.py), in date order, each line cited.
 
     cov = desk.coverage("Groq")
     answer = coverage_answer(kind="first_coverage", term="Groq", cov=cov)
@@ -10,7 +10,8 @@ answered from every story that mentions the term (assistant/archive/coverage.py)
 
 from __future__ import annotations
 
-from assistant.archive.coverage import ArchiveHit, Coverage
+from assistant.archive.search import ArchiveHit
+from assistant.archive.timeline import Coverage
 from assistant.records import Answer, Citation
 
 # "How has X evolved?" is not here: the fact answer's dated timeline (answer/extractive.py) answers it with verified

@@ -12,6 +12,13 @@ Signals, each in [0, 1] (or a little beyond), then a weighted sum:
 - **routine** (a penalty): a headline its newsletter repeats in issue after issue ("Crate of the Week",
   "Approved RFCs") is a regular feature, not news.
 
+**Per-source balance.** Sources do not score on one scale: a newsletter of bare links (This Week in Rust) never
+earns prominence, one of long stories (This Week In React) earns it deep into its issue. In a window with several
+sources, each source's scores are also scaled so that its best cluster matches the window's best, and the final
+score is the mix `(1 - source_balance) * raw + source_balance * scaled`: every newsletter's lead stories compete
+with the others' leads, and one long newsletter cannot fill the top of the briefing. With one source the factor is
+1 and nothing changes.
+
 Event listings, meetups, job posts, sponsor items, quotes of the week and calls for participation never lead: they
 are told apart by generic cues (a date with a place or "|" columns, "hiring", "sponsor", "quote of the week",
 "call for participation" / "CFP", a bodiless item inside a run of listings) and ranked after every other item.
@@ -84,11 +91,13 @@ class Salience:
     listing: str | None = None   # why it may not lead; None for a news item
     routine: bool = False        # a regular feature of its newsletter ("Crate of the Week")
     best: StoryPoint | None = None  # the story that speaks for the cluster
+    raw: float | None = None     # the score before the per-source balance (None: not balanced)
 
     def to_json(self) -> dict[str, object]:
         return {"score": round(self.score, 4), "position": round(self.position, 4),
                 "prominence": round(self.prominence, 4), "breadth": round(self.breadth, 4),
-                "novelty": round(self.novelty, 4), "listing": self.listing, "routine": self.routine}
+                "novelty": round(self.novelty, 4), "listing": self.listing, "routine": self.routine,
+                "raw": round(self.raw, 4) if self.raw is not None else None}
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,7 @@ class SalienceWeights:
     breadth: float = 0.8
     novelty: float = 0.3
     routine: float = 0.75  # subtracted for a regular feature: below the news of its issue, above its link lists
+    source_balance: float = 0.5  # share of the score scaled per source (its best = the window's best)
 
 
 class SalienceRanker:
@@ -154,11 +164,33 @@ class SalienceRanker:
         return Salience(score=score, position=position, prominence=prominence, breadth=breadth, novelty=novelty,
                         listing=listing, routine=routine, best=best)
 
+    def balance(self, scored: list[tuple[StoryCluster, Salience]]) -> None:
+        """Per-source normalisation (see the module's note): each source's positive scores are scaled so that its
+        best news cluster scores like the window's best, and mixed with the raw score by `source_balance`."""
+        alpha = self.weights.source_balance
+        best: dict[str, float] = {}
+        for _cluster, sal in scored:
+            if sal.listing is None and sal.best is not None:
+                source = sal.best.source_name
+                best[source] = max(best.get(source, sal.score), sal.score)
+        if alpha <= 0 or len(best) < 2:
+            return
+        top = max(best.values())
+        if top <= 0:
+            return
+        for _cluster, sal in scored:
+            own = best.get(sal.best.source_name, 0.0) if sal.best is not None else 0.0
+            if own <= 0 or sal.score <= 0:
+                continue
+            sal.raw = sal.score
+            sal.score = (1.0 - alpha) * sal.score + alpha * sal.score * (top / own)
+
     def rank(self, clusters: list[StoryCluster], *, since: date | None) -> list[tuple[StoryCluster, Salience]]:
         points = [s for c in clusters for s in c.stories]
         kinds = {p.story_id: listing_kind(p) for p in points}
         mark_listing_runs(points, kinds)
         scored = [(c, self.score(c, since=since, kinds=kinds)) for c in clusters]
+        self.balance(scored)
         # Listings last whatever their score; ties by date (newest first), then by place in the issue.
         scored.sort(key=lambda cs: (cs[1].listing is not None, -cs[1].score,
                                     -(cs[0].first_day.toordinal() if cs[0].first_day else 0),

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from assistant.config import Settings
-from assistant.errors import NewsdeskError
+from assistant.errors import EXPECTED, user_message
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(soft_wrap=True)
@@ -63,7 +60,7 @@ def make_settings(index_dir: Path | None = None, **overrides: Any) -> Settings:
         values["index_dir"] = index_dir
     try:
         return Settings(**values)
-    except Exception as exc:  # pydantic's ValidationError lists every bad setting
+    except ValueError as exc:  # pydantic's ValidationError (a ValueError) lists every bad setting
         raise UserError(f"invalid settings: {exc}") from exc
 
 
@@ -72,30 +69,8 @@ def user_errors() -> Iterator[None]:
     """Our own errors (and bad values from libraries) become one clear line and a non-zero exit."""
     try:
         yield
-    except (NewsdeskError, LookupError, ValueError) as exc:
-        raise UserError(str(exc)) from exc
-    except OSError as exc:
-        raise UserError(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")) from exc
-
-
-def crash_log_path() -> Path:
-    """Where an unexpected error's traceback goes: NEWSDESK_LOG_DIR, else ~/.cache/newsdesk."""
-    base = os.environ.get("NEWSDESK_LOG_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "newsdesk")
-    return Path(base) / "error.log"
-
-
-def report_crash(exc: BaseException) -> str:
-    """Append the traceback to the crash log; return the one line a user sees."""
-    path = crash_log_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"--- {datetime.now(timezone.utc).isoformat(timespec='seconds')} {' '.join(sys.argv)}\n")
-            fh.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-        where = f"details in {path}"
-    except OSError:
-        where = "and the log could not be written"
-    return f"unexpected error ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); {where}"
+    except EXPECTED as exc:
+        raise UserError(user_message(exc)) from exc
 
 
 @contextmanager

@@ -42,9 +42,17 @@ def eval_command(dataset: str, suite: Path | None, newsletters: tuple[str, ...],
 
     `newsdesk eval answers [SUITE]` scores the answers instead, per newsletter: answered when answerable,
     refused when not, gold issue cited, first coverage, every issue, date windows (suite: tests/data/answers;
-    newsletters: ../shared/data/newsletters, or --data-dir)."""
+    newsletters: ../shared/data/newsletters, or --data-dir).
+
+    `newsdesk eval briefings` runs the briefing benchmark: recall of Last Week in AI's Top News with every
+    section heading removed (beside the newest-stories baseline and salience without position), This Week in
+    Rust briefings that lead with a listing, and the five-newsletter weeks (each newsletter's lead stories in
+    the first 15 items; indexes cached under --cache-dir, default /tmp/newsdesk-bench-brief)."""
     from assistant.config import REPO_ROOT
 
+    if dataset == "briefings":
+        _eval_briefings(as_json=as_json, data_dir=data_dir, cache_dir=cache_dir)
+        return
     if dataset == "answers":
         _eval_answers(suite, newsletters=newsletters, outcomes_file=outcomes, as_json=as_json, limit=limit,
                       data_dir=data_dir, cache_dir=cache_dir, calibrate=calibrate, with_bundled=with_bundled)
@@ -127,3 +135,26 @@ def _eval_answers(suite: Path | None, *, newsletters: tuple[str, ...], outcomes_
     else:
         for line in report_table(scores):
             out.print(line, highlight=False, markup=False)
+
+
+def _eval_briefings(*, as_json: bool, data_dir: Path | None, cache_dir: Path | None) -> None:
+    from assistant.config import REPO_ROOT
+    from assistant.embedding.encoder import Embedder
+    from assistant.evaluation.briefings import run_all, summary_json
+
+    settings = make_settings()
+    lines: list[str] = []
+
+    def emit(line: str) -> None:
+        if as_json:
+            lines.append(line)
+        else:
+            out.print(line, highlight=False, markup=False)
+
+    with user_errors():
+        result = run_all(Embedder.from_settings(settings),
+                         data_root=data_dir or REPO_ROOT.parent / "shared" / "data" / "newsletters",
+                         cache=cache_dir, emit=emit, progress=lambda msg: err.print(msg, highlight=False,
+                                                                                  markup=False))
+    if as_json:
+        click.echo(json.dumps(summary_json(result), default=str))

@@ -14,6 +14,7 @@ import click
 if TYPE_CHECKING:
     from assistant.config import Settings
     from assistant.ingest.refresh import FeedOutcome, RefreshReport
+    from assistant.pipeline import Newsdesk
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +37,13 @@ def _settings(index_dir: Path | None, feeds_file: Path | None) -> Settings:
     return make_settings(index_dir, feeds_file=feeds_file)
 
 
+def _desk(index_dir: Path | None, feeds_file: Path | None) -> Newsdesk:
+    """The desk whose feed-list operations and refresh the commands call (the Admin tab calls the same)."""
+    from assistant.pipeline import Newsdesk
+
+    return Newsdesk(_settings(index_dir, feeds_file))
+
+
 @contextmanager
 def _feed_errors() -> Iterator[None]:
     from assistant.cli.common import UserError, user_errors
@@ -48,12 +56,6 @@ def _feed_errors() -> Iterator[None]:
             yield
         except (FeedListError, FeedError) as exc:
             raise UserError(mask_urls_in(str(exc))) from exc
-
-
-def _load(settings: Settings) -> Any:
-    from assistant.sources.feedlist import FeedList
-
-    return FeedList.load(settings.feeds_file)
 
 
 @click.group()
@@ -76,9 +78,10 @@ def feeds_add(source: str, title: str | None, full_text: bool, category: str, in
     from assistant.sources.feeds import parse_feed
     from assistant.sources.urlmask import mask_url
 
-    settings = _settings(index_dir, feeds_file)
+    desk = _desk(index_dir, feeds_file)
+    settings = desk.settings
     with _feed_errors():
-        flist = _load(settings)
+        flist = desk.feeds()
         if is_remote(source):
             spec = FeedSpec(url=source.strip(), title=title or "", full_text=full_text, category=category)
         else:
@@ -89,10 +92,9 @@ def feeds_add(source: str, title: str | None, full_text: bool, category: str, in
                                 max_chars=settings.feed_entry_max_chars)
             spec = FeedSpec(url=flist.local_form(str(path)), title=title or parsed.title, full_text=full_text,
                             category=category)
-        if not flist.add(spec):
+        if not desk.add_feed(spec, feed_list=flist):
             out.print(f"already listed: {spec.label} ({spec.feed_id}) in {flist.path}", highlight=False)
             return
-        flist.save()
     out.print(f"added {spec.label} ({spec.feed_id}) to {flist.path}; run `newsdesk refresh` to read it",
               highlight=False)
 
@@ -108,11 +110,11 @@ def feeds_list(index_dir: Path | None, feeds_file: Path | None, as_json: bool) -
     from assistant.sources.feedstate import FeedState
     from assistant.sources.urlmask import mask_url, mask_urls_in
 
-    settings = _settings(index_dir, feeds_file)
+    desk = _desk(index_dir, feeds_file)
     with _feed_errors():
-        flist = _load(settings)
-    state = FeedState.load(settings.index_dir)
-    rows = []
+        flist = desk.feeds()
+    state = FeedState.load(desk.settings.index_dir)
+    rows: list[dict[str, Any]] = []
     for spec in flist.feeds:
         memo = state.feeds.get(spec.feed_id)
         # Shown, never the credentials: the URL masked, and the memo's title/error (older ones may name it).
@@ -150,19 +152,16 @@ def feeds_remove(target: str, purge: bool, index_dir: Path | None, feeds_file: P
     from assistant.cli.common import UserError, out
     from assistant.sources.urlmask import mask_url
 
-    settings = _settings(index_dir, feeds_file)
+    desk = _desk(index_dir, feeds_file)
     with _feed_errors():
-        flist = _load(settings)
-        gone = flist.remove(target)
+        flist = desk.feeds()
+        gone = desk.remove_feed(target, feed_list=flist)
         if not gone:
             raise UserError(f"no feed in {flist.path} matches {mask_url(target)!r} (a URL, path, feed id or title)")
-        flist.save()
         for spec in gone:
             out.print(f"removed {spec.label} ({spec.feed_id}) from {flist.path}", highlight=False)
         if purge:
-            from assistant.ingest.refresh import purge_feeds
-
-            n = purge_feeds(settings, [s.feed_id for s in gone], wait_seconds=wait_seconds)
+            n = desk.purge_feeds([s.feed_id for s in gone], wait_seconds=wait_seconds)
             out.print(f"removed {n} chunks of its entries from the index", highlight=False)
 
 
@@ -174,9 +173,8 @@ def feeds_import(opml: Path, index_dir: Path | None, feeds_file: Path | None) ->
     from assistant.cli.common import out
     from assistant.sources.feedlist import FeedList
 
-    settings = _settings(index_dir, feeds_file)
     with _feed_errors():
-        flist = _load(settings)
+        flist = _desk(index_dir, feeds_file).feeds()
         added, skipped = flist.merge(FeedList.load(opml, missing_ok=False))
         if added:
             flist.save()
@@ -207,10 +205,9 @@ def refresh(force: bool, index_dir: Path | None, feeds_file: Path | None, wait_s
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from assistant.cli.common import err
-    from assistant.ingest.refresh import FAILED, RefreshHooks, refresh_feeds
-    from assistant.pipeline import Newsdesk
+    from assistant.ingest.refresh import FAILED, RefreshHooks
 
-    desk = Newsdesk(_settings(index_dir, feeds_file))
+    desk = _desk(index_dir, feeds_file)
     failed = 0
     with _feed_errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
                                   transient=True, disable=not err.is_terminal) as progress:
@@ -231,9 +228,8 @@ def refresh(force: bool, index_dir: Path | None, feeds_file: Path | None, wait_s
         def embedding(done: int, total: int) -> None:
             progress.update(embed_task, completed=done, total=total or None, visible=bool(total))
 
-        report = refresh_feeds(desk.settings, desk.embedder, force=force, wait_seconds=wait_seconds,
-                               hooks=RefreshHooks(feed_done=feed_done, planned=planned, embedding=embedding))
-    desk.readers.invalidate()
+        report = desk.refresh(force=force, wait_seconds=wait_seconds,
+                              hooks=RefreshHooks(feed_done=feed_done, planned=planned, embedding=embedding))
     for f in report.feeds:
         if f.status == FAILED:
             err.print(f"failed {f.url}: {f.reason}", highlight=False, markup=False)

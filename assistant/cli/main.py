@@ -21,13 +21,14 @@ from assistant.cli.common import (
     json_option,
     make_settings,
     out,
-    report_crash,
     user_errors,
     wait_option,
 )
 from assistant.cli.evaluate import eval_command
 from assistant.cli.feeds import feeds, refresh
+from assistant.cli.remote import url_option
 from assistant.config import offline_environment
+from assistant.errors import report_crash
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -141,12 +142,30 @@ def stream_answer(events: Any) -> Any:
             answer = event.answer
     out.print()
     if answer is not None:
-        if answer.window:
-            out.print(f"[dim]window: {answer.window}[/dim]")
-        if answer.unsupported_dropped:
-            out.print(f"[dim]{answer.unsupported_dropped} unsupported sentence(s) dropped[/dim]")
-        print_sources(answer)
+        print_answer_tail(answer)
     return answer
+
+
+def print_answer_tail(answer: Any) -> None:
+    """What follows a streamed answer's text: its window, the dropped sentences, the sources."""
+    if answer.window:
+        out.print(f"[dim]window: {answer.window}[/dim]")
+    if answer.unsupported_dropped:
+        out.print(f"[dim]{answer.unsupported_dropped} unsupported sentence(s) dropped[/dim]")
+    print_sources(answer)
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def _remote_only(url: str, issue: tuple[str, ...], as_of: date | None = None) -> None:
+    """The filters the app's API does not take are refused rather than ignored."""
+    if issue:
+        raise UserError(f"--issue is not available with --url {url} (the app's API filters by date, source and "
+                        "section)")
+    if as_of:
+        raise UserError(f"--as-of is not available with --url {url} (the app answers as of today)")
 
 
 def print_sources(answer: Any) -> None:
@@ -170,6 +189,7 @@ def mode_option(func: F) -> F:
 @filter_options
 @index_option
 @mode_option
+@url_option
 @click.option("--kind", "question_kind", type=click.Choice(["auto", "fact", "first_coverage", "every_issue", "count",
                                                            "evolution", "briefing"]),
               default="auto", show_default=True, envvar="NEWSDESK_QUESTION_KIND",
@@ -178,15 +198,28 @@ def mode_option(func: F) -> F:
 @json_option
 def ask(question: str, since: date | None, until: date | None, source: tuple[str, ...], section: tuple[str, ...],
         issue: tuple[str, ...], as_of: date | None, index_dir: Path | None, answer_mode: str | None,
-        question_kind: str, as_json: bool) -> None:
+        url: str | None, question_kind: str, as_json: bool) -> None:
     """Answer QUESTION with a short cited briefing from the archive (streamed as it is verified).
 
     Editors' questions go to the coverage engine: "When did we first cover X?", "Which issues covered X?",
     "How many times did we cover X?", "How has X evolved?"."""
+    filters = _filters(since, until, source, section, issue)
+    if url:  # nothing heavy is imported on this path: the app has the model and the index loaded
+        from assistant.cli.remote import as_object, ask_json
+
+        _remote_only(url, issue, as_of)
+        with user_errors():
+            data = ask_json(url, question, _iso(since), _iso(until), list(source), list(section), question_kind)
+            answer = as_object(data, "ask", "answer", "citations")
+        if as_json:
+            click.echo(json.dumps(data, ensure_ascii=False))
+        else:
+            out.print(answer.answer, highlight=False, markup=False)
+            print_answer_tail(answer)
+        return
     from assistant.pipeline import Newsdesk
 
     desk = Newsdesk(make_settings(index_dir, answer_mode=answer_mode))
-    filters = _filters(since, until, source, section, issue)
     with user_errors():
         if as_json:
             answer = desk.ask(question, filters=filters, as_of=as_of, kind=question_kind)
@@ -249,12 +282,18 @@ def archive_filter_options(func: F) -> F:
 @click.option("--limit", type=click.IntRange(min=1, max=1000), default=20, show_default=True,
               envvar="NEWSDESK_LIMIT", help="Most results to print.")
 @index_option
+@url_option
 @json_option
 def search(query: str, since: date | None, until: date | None, source: tuple[str, ...], section: tuple[str, ...],
-           issue: tuple[str, ...], sort: str, limit: int, index_dir: Path | None, as_json: bool) -> None:
+           issue: tuple[str, ...], sort: str, limit: int, index_dir: Path | None, url: str | None,
+           as_json: bool) -> None:
     """Earlier coverage: stories that mention every word of QUERY ("quoted phrases" as written)."""
     filters = _filters(since, until, source, section, issue)  # a bad range fails before anything loads
-    from assistant.archive.coverage import print_search
+    if url:
+        _remote(url, "search", [query, _iso(since), _iso(until), list(source), list(section), sort, limit],
+                issue, as_json, ("query", "hits", "total", "exact"))
+        return
+    from assistant.cli.archive_output import print_search
     from assistant.pipeline import Newsdesk
 
     desk = Newsdesk(make_settings(index_dir))
@@ -270,12 +309,17 @@ def search(query: str, since: date | None, until: date | None, source: tuple[str
 @click.argument("query")
 @archive_filter_options
 @index_option
+@url_option
 @json_option
 def coverage(query: str, since: date | None, until: date | None, source: tuple[str, ...], section: tuple[str, ...],
-             issue: tuple[str, ...], index_dir: Path | None, as_json: bool) -> None:
+             issue: tuple[str, ...], index_dir: Path | None, url: str | None, as_json: bool) -> None:
     """Coverage timeline of QUERY: first and last mention, stories per week, the issues that covered it."""
     filters = _filters(since, until, source, section, issue)  # a bad range fails before anything loads
-    from assistant.archive.coverage import print_coverage
+    if url:
+        _remote(url, "coverage", [query, _iso(since), _iso(until), list(source), list(section)], issue, as_json,
+                ("query", "total", "weeks", "issues"))
+        return
+    from assistant.cli.archive_output import print_coverage
     from assistant.pipeline import Newsdesk
 
     desk = Newsdesk(make_settings(index_dir))
@@ -285,6 +329,22 @@ def coverage(query: str, since: date | None, until: date | None, source: tuple[s
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
         print_coverage(out, result)
+
+
+def _remote(url: str, name: str, args: list[Any], issue: tuple[str, ...], as_json: bool,
+            keys: tuple[str, ...]) -> None:
+    """`search`/`coverage --url`: the app's endpoint answers; printed as the local result would be."""
+    from assistant.cli.archive_output import print_coverage, print_search
+    from assistant.cli.remote import as_object, call
+
+    _remote_only(url, issue)
+    with user_errors():
+        data = call(url, name, args)
+        result = as_object(data, name, *keys)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        (print_search if name == "search" else print_coverage)(out, result)
 
 
 @main.command()
@@ -315,23 +375,20 @@ def remove(target: str, dry_run: bool, all_matching: bool, index_dir: Path | Non
     """Remove an issue (issue id), a story (story id) or a feed entry (its link) from the index.
 
     An empty key is refused, and so is a link that stories of several issues share, unless --all-matching."""
-    from assistant.ingest.issues import check_removal, plan_removal, remove_target
+    from assistant.ingest.issues import check_removal
+    from assistant.pipeline import Newsdesk
 
-    settings = make_settings(index_dir)
+    desk = Newsdesk(make_settings(index_dir))
     with user_errors():
         check_removal(target, None, all_matching=True)
         if dry_run:
-            plan = plan_removal(settings, target)
+            plan = desk.plan_removal(target)
             by_key = ", ".join(f"{k}: {n}" for k, n in plan.chunks.items() if n) or "nothing"
             out.print(f"would remove {plan.total} chunks ({by_key}) of {plan.stories} stories in "
                       f"{len(plan.issues)} issues: {', '.join(plan.issues[:20])}"
                       + (" ..." if len(plan.issues) > 20 else ""), highlight=False, markup=False)
             return
-        from assistant.pipeline import Newsdesk
-
-        desk = Newsdesk(settings)
-        n = remove_target(desk.settings, desk.embedder, target, wait_seconds=wait_seconds,
-                          all_matching=all_matching)
+        n = desk.remove(target, wait_seconds=wait_seconds, all_matching=all_matching)
     out.print(f"removed {n} chunks matching {target}", highlight=False, markup=False)
 
 
@@ -346,13 +403,11 @@ def rebuild(reembed: bool, index_dir: Path | None, wait_seconds: float, as_json:
 
     The previous version is kept for `newsdesk rollback`. Issues whose source cannot be read again keep their
     chunks from the current version (one line each says why)."""
-    from assistant.ingest.rebuild import rebuild_index
     from assistant.pipeline import Newsdesk
 
     desk = Newsdesk(make_settings(index_dir))
     with user_errors(), embed_progress("embedding") as progress:
-        report = rebuild_index(desk.settings, desk.embedder, wait_seconds=wait_seconds, progress=progress,
-                               reembed=reembed)
+        report = desk.rebuild(wait_seconds=wait_seconds, progress=progress, reembed=reembed)
     for note in report.notes:
         err.print(f"note: {note}", highlight=False, markup=False)
     for issue_id, reason in report.kept:

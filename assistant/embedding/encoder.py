@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from assistant.config import EmbedBackend, Settings
+from assistant.embedding.isolation import model_failures
 from assistant.errors import NewsdeskError
 
 
@@ -59,10 +60,8 @@ class Embedder:
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
-            try:
+            with model_failures(EmbeddingError, f"cannot load embedding model {self.model_name!r}"):
                 self._model = SentenceTransformer(self.model_name, device=self.device)
-            except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear message
-                raise EmbeddingError(f"cannot load embedding model {self.model_name!r}: {exc}") from exc
         return self._model
 
     def _load_onnx(self) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.embedding.isolation import model_failures
 from assistant.errors import NewsdeskError
 
 # Bump when the export recipe or the cached layout changes, so old caches are not reused.
@@ -98,10 +99,8 @@ def export_model(model_name: str, folder: Path) -> ExportMeta:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    try:
+    with model_failures(OnnxBackendError, f"cannot load embedding model {model_name!r} for export"):
         st = SentenceTransformer(model_name, device="cpu")
-    except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear message
-        raise OnnxBackendError(f"cannot load embedding model {model_name!r} for export: {exc}") from exc
     modules: list[Any] = list(st)
     transformer, pooling = modules[0], modules[1] if len(modules) > 1 else None
     auto_model = getattr(transformer, "auto_model", None)
@@ -144,14 +143,15 @@ def export_model(model_name: str, folder: Path) -> ExportMeta:
     try:
         # The tracer warns about the mask/causal checks it freezes; BERT's attention mask always matches the
         # sequence and the graph is checked against torch on real chunks (tests, bench_onnx.py).
-        with torch.no_grad(), warnings.catch_warnings():
+        with model_failures(OnnxBackendError, f"exporting {model_name!r} to ONNX failed"), torch.no_grad(), \
+                warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(_Wrapper(auto_model), tuple(sample[k] for k in inputs), str(tmp_model),
                               input_names=list(inputs), output_names=["last_hidden_state"],
                               dynamic_axes=axes, opset_version=OPSET, dynamo=False)
-    except Exception as exc:  # noqa: BLE001
+    except OnnxBackendError:
         tmp_model.unlink(missing_ok=True)
-        raise OnnxBackendError(f"exporting {model_name!r} to ONNX failed: {exc}") from exc
+        raise
     os.replace(tmp_model, folder / MODEL_FILE)
     tmp_tok = folder / f".{TOKENIZER_FILE}.{os.getpid()}.tmp"
     backend.save(str(tmp_tok))
@@ -191,11 +191,9 @@ class OnnxEncoder:
         # Chroma, BM25 and other processes need (measured: 1.32x torch without spinning, 1.07x with).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # its shape-inference warnings are noise, errors still raise
-        try:
+        with model_failures(OnnxBackendError, f"cannot open the ONNX model in {folder}"):  # truncated, foreign
             self.session = ort.InferenceSession(str(folder / MODEL_FILE), sess_options=options,
                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - a truncated or foreign file
-            raise OnnxBackendError(f"cannot open the ONNX model in {folder}: {exc}") from exc
 
     @classmethod
     def for_model(cls, model_name: str, *, batch_size: int = 32, cache_dir: Path | None = None,

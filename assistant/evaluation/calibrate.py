@@ -57,7 +57,9 @@ class Setting:
 def open_desks(desks: dict[str, Newsdesk]) -> dict[str, Newsdesk]:
     """The desks with a gate that lets everything through but still records its evidence."""
     for desk in desks.values():
-        gate = desk.answerer.gate
+        gate = getattr(desk.answerer, "gate", None)  # both built-in answerers have one; the contract does not
+        if not isinstance(gate, AnswerGate):
+            raise TypeError(f"{type(desk.answerer).__name__} has no AnswerGate to calibrate")
         gate.refuse_below, gate.min_sentence, gate.min_coverage = -1.0, -1.0, 0.0
         gate.require_names, gate.require_type = False, False
     return desks
@@ -91,12 +93,29 @@ def objective(outcomes: list[Outcome]) -> float:
     return 0.5 * sum(right) / len(right) + 0.5 * sum(refused) / len(refused)
 
 
+# The bundled corpus is what a new user meets first (`make run`): its standing guarantees (tests/answer/
+# test_quality.py: >= 90% of its unanswerable questions refused, >= 90% of its answerable ones answered) are a
+# constraint on the choice whenever its questions are among the tuning ones, never a score to maximise.
+GUARDED = "bundled"
+GUARD_RATE = 0.9
+
+
+def keeps_guarantees(outcomes: list[Outcome]) -> bool:
+    guarded = [o for o in outcomes if o.newsletter == GUARDED]
+    refused = [not o.answered for o in guarded if o.kind in UNANSWERABLE]
+    answered = [o.answered for o in guarded if o.kind not in UNANSWERABLE]
+    if not refused or not answered:
+        return True
+    return sum(refused) / len(refused) >= GUARD_RATE and sum(answered) / len(answered) >= GUARD_RATE
+
+
 def choose(outcomes: list[Outcome]) -> Setting:
     fact_path = [o for o in outcomes if o.kind in FACT_PATH]
-    best: tuple[float, float, Setting] | None = None
+    best: tuple[tuple[bool, float], float, Setting] | None = None
     for values in itertools.product(*GRID.values()):
         setting = Setting(*values)
-        score = objective(apply(setting, fact_path))
+        gated = apply(setting, fact_path)
+        score = (keeps_guarantees(gated), objective(gated))
         # Ties go to the stricter setting: refusing is the safer error for a cited-answers tool.
         strictness = (setting.refuse_below + setting.min_sentence + setting.min_coverage + setting.require_type
                       + setting.min_name_share)

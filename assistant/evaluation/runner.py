@@ -110,8 +110,9 @@ def evaluate(evalset: EvalSet, *, settings: Settings, embedder: Embedder, split:
         if limit < 1:
             raise ValueError("--limit must be at least 1")
         questions = questions[:limit]
-    readers = ReaderCache(IndexStore(settings))
-    newsdesk = retriever or HybridRetriever.from_settings(settings, readers=readers, embedder=embedder)
+    # The caller's retriever brings its own readers; only without one is a store opened on `settings`.
+    newsdesk = retriever or HybridRetriever.from_settings(settings, readers=ReaderCache(IndexStore(settings)),
+                                                          embedder=embedder)
     reader = newsdesk.readers.get()
     runs = {name: SystemRun(name=name, scores=score([])) for name in systems}
 

@@ -3,6 +3,7 @@ ReaderCache that a long-running process (the web app) keeps across index version
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.index.errors import IndexMissingError, IndexUnavailableError
+from assistant.index.errors import IndexMissingError, IndexUnavailableError, chroma_failures
 from assistant.index.lexical import LexicalIndex
 from assistant.records import Chunk, Filters, ScoredChunk
 
@@ -58,31 +59,28 @@ class IndexReader:
         self.manifest: Manifest = Manifest.load(store.version_dir(version) / MANIFEST)
         self._copy: ReaderCopy | None = None
         self._client: Any = None
-        try:
-            if not store.server:
-                self._copy = ReaderCopy(store.version_dir(version) / "chroma", root=store.root, version=version)
-            self._client = store.client(version, path=self._copy.path if self._copy else None)
-            raw = self._client.get_collection(store.collection_name(version))
+        try:  # a dead server, a broken or missing file: one clear line
+            with chroma_failures(lambda exc: store.unavailable(exc, doing=f"open index version {version} on")):
+                if not store.server:
+                    self._copy = ReaderCopy(store.version_dir(version) / "chroma", root=store.root,
+                                            version=version)
+                self._client = store.client(version, path=self._copy.path if self._copy else None)
+                raw = self._client.get_collection(store.collection_name(version))
         except IndexUnavailableError:
             self.close()
             raise
-        except Exception as exc:  # noqa: BLE001 - a dead server, a broken or missing file: one clear line
-            self.close()
-            raise store.unavailable(exc, doing=f"open index version {version} on") from exc
         self.collection: Any = _GuardedCollection(self, raw)
         self.vector_store = ChromaVectorStore(chroma_collection=raw)
         self._lexical: LexicalIndex | None = None
         self._lex_lock = threading.Lock()
 
     def guard(self, call: Callable[[], Any]) -> Any:
-        try:
-            return call()
+        try:  # a dead server, a broken file: one clear message
+            with chroma_failures(self.store.unavailable):
+                return call()
         except IndexUnavailableError:
             self.broken = True
             raise
-        except Exception as exc:  # noqa: BLE001 - a dead server, a broken file: one clear message
-            self.broken = True
-            raise self.store.unavailable(exc) from exc
 
     # ------------------------------------------------------------ lexical side
     @property
@@ -174,10 +172,9 @@ class IndexReader:
 
     def close(self) -> None:
         if self._client is not None:
-            try:
+            # Closing twice or an older client without close() is no reason to fail.
+            with contextlib.suppress(IndexUnavailableError), chroma_failures(self.store.unavailable):
                 self._client.close()
-            except Exception:  # noqa: BLE001 - closing twice or an older client without close()
-                pass
             self._client = None
         if self._copy is not None:
             self._copy.release()

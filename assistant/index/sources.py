@@ -4,8 +4,8 @@ One record per issue id: its kind ("file" for newsletter files, "feed" for feeds
 registers), a reference (a path or URL) and the options it was read with. Story-level removals are kept as
 exclusions, so neither a rebuild nor a later ingest of the same issue brings a removed story back.
 
-Hook for other source kinds (feeds): call register_source_reader(kind, reader) with a function taking
-(settings, records) and returning a SourceReadResult. During a rebuild every
+Hook for other source kinds (feeds): call register_source_reader(kind, reader) with a `SourceReader`, a
+function taking (settings, records) and returning a SourceReadResult. During a rebuild every
 record of that kind goes to it; records it cannot read again, and records of kinds without a reader, keep
 their chunks from the current version, so a rebuild never loses documents.
 """
@@ -13,11 +13,10 @@ their chunks from the current version, so a rebuild never loses documents.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from assistant.config import Settings
 from assistant.records import Issue
@@ -47,7 +46,34 @@ class SourceReadResult:
     failed: list[tuple[SourceRecord, str]] = field(default_factory=list)
 
 
-SourceReader = Callable[[Settings, list[SourceRecord]], SourceReadResult]
+class SourceReader(Protocol):
+    """Reads a kind of source again for `newsdesk rebuild`: every record of its kind in, the issues they give
+    now out. A record it cannot read goes into `failed` with a one-line reason (its chunks are carried over);
+    a record it neither returns nor fails is reported as no longer yielding its issue. An exception fails
+    the whole kind, whose records then keep their chunks. The module that writes a kind registers its reader
+    when imported (assistant/ingest/issues.py "file", assistant/ingest/refresh.py "feed").
+
+    Usage::
+
+        from assistant.index.sources import SourceReadResult, SourceRecord, register_source_reader
+
+        def read_podcasts(settings: Settings, records: list[SourceRecord]) -> SourceReadResult:
+            result = SourceReadResult()
+            for record in records:
+                try:
+                    issue = parse_episode(record.ref, **record.options)   # an Issue whose issue_id is
+                except OSError as exc:                                     # record.issue_id
+                    result.failed.append((record, f"cannot read {record.ref}: {exc}"))
+                else:
+                    result.issues.append(issue)
+            return result
+
+        register_source_reader("podcast", read_podcasts)   # SourceRecord(kind="podcast", ...) are read by it
+    """
+
+    def __call__(self, settings: Settings, records: list[SourceRecord], /) -> SourceReadResult:
+        """Read `records` (all of one kind) again under `settings`; see the class docstring."""
+        ...
 
 # kind -> its reader. The modules that write a kind register its reader when imported (assistant/ingest/issues.py
 # "file", assistant/ingest/refresh.py "feed"), so this lower layer never names a higher one.

@@ -19,6 +19,7 @@ by the next writer.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -34,7 +35,14 @@ from chromadb.config import Settings as ChromaSettings
 
 from assistant.config import Settings
 from assistant.fileio import fsync_dir, write_atomic
-from assistant.index.errors import IndexMissingError, IndexUnavailableError, IndexWriteError, one_line
+from assistant.index.errors import (
+    IndexMissingError,
+    IndexUnavailableError,
+    IndexWriteError,
+    best_effort,
+    chroma_failures,
+    one_line,
+)
 from assistant.index.lock import WriterLock
 from assistant.records import Filters
 
@@ -114,6 +122,9 @@ def fsync_tree(root: Path) -> None:
             finally:
                 os.close(fd)
         fsync_dir(Path(dirpath))
+
+
+log = logging.getLogger(__name__)
 
 
 class IndexStore:
@@ -243,12 +254,10 @@ class IndexStore:
         which only the writer of that version may open)."""
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         if self.server:
-            try:
+            with chroma_failures(lambda exc: self.unavailable(exc, doing="reach")):  # connection problems
                 return chromadb.HttpClient(host=self.server.hostname or "127.0.0.1",
                                            port=self.server.port or 8000,
                                            ssl=self.server.scheme == "https", settings=chroma_settings)
-            except Exception as exc:  # noqa: BLE001 - connection problems of every kind
-                raise self.unavailable(exc, doing="reach") from exc
         return chromadb.PersistentClient(path=str(path or self.version_dir(version) / "chroma"),
                                          settings=chroma_settings)
 
@@ -266,7 +275,8 @@ class IndexStore:
         the next prune drops again). Returns False when the server could not be reached; the folder is kept
         so a later prune retries."""
         if self.server:
-            try:
+            # Server down: keep the folder as a reminder.
+            with best_effort(f"could not drop version {version} on the Chroma server", log) as failed:
                 client = self.client(version)
                 try:
                     names = {getattr(c, "name", c) for c in client.list_collections()}
@@ -274,7 +284,7 @@ class IndexStore:
                         client.delete_collection(self.collection_name(version))
                 finally:
                     client.close()
-            except Exception:  # noqa: BLE001 - server down: keep the folder as a reminder
+            if failed:
                 return False
         shutil.rmtree(self.version_dir(version), ignore_errors=True)
         return True

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from assistant.embedding import Encoder
-from assistant.index.errors import IndexMissingError, IndexWriteError, one_line
+from assistant.index.errors import IndexMissingError, IndexWriteError, best_effort, one_line
 from assistant.index.lexical_rows import LexicalRows
 from assistant.index.lock import WriterBusyError, WriterLock
 from assistant.index.sources import SOURCES_FILE, SourceRegistry
@@ -144,12 +144,11 @@ class IndexWriter:
             self._client.delete_collection(name)  # a leftover of a killed writer with the same name
         self.collection = self._client.get_or_create_collection(
             name, configuration={"hnsw": {"space": "cosine", "sync_threshold": HNSW_SYNC}})
-        try:
+        # Only speed depends on it.
+        with best_effort("could not lower the HNSW sync threshold", log, level=logging.INFO):
             if (self.collection.configuration.get("hnsw") or {}).get("sync_threshold", HNSW_SYNC) > HNSW_SYNC:
                 # A version written before HNSW_SYNC: this copy (never a published version) gets it from now on.
                 self.collection.modify(configuration={"hnsw": {"sync_threshold": HNSW_SYNC}})
-        except Exception as exc:  # noqa: BLE001 - only speed depends on it
-            log.info("could not lower the HNSW sync threshold: %s", one_line(exc))
         if store.server and self.parent and not self.fresh:
             self._copy_from_server(self.parent)
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
@@ -291,10 +290,9 @@ class IndexWriter:
         self.published = manifest
         self._fault("switched")
         self._record_run(self.version, published=True)
-        try:
+        # The write is committed; the next writer prunes again.
+        with best_effort("pruning old index versions failed", log):
             store.prune(keep=store.settings.keep_versions)
-        except Exception as exc:  # noqa: BLE001 - the write is committed; the next writer prunes again
-            log.warning("pruning old index versions failed: %s", exc)
 
     def _record_run(self, version: str | None, *, published: bool) -> None:
         """What this run embedded, for `stats` (0 after a run that changed nothing); the manifest says only what
@@ -351,26 +349,21 @@ class IndexWriter:
             if problem:
                 raise ValidationError(problem)
         finally:
-            try:
+            with best_effort("closing the validation client", log, level=logging.DEBUG):
                 client.close()
-            except Exception:  # noqa: BLE001
-                pass
 
     def _close_client(self) -> None:
         if self._client is not None:
-            try:
+            with best_effort("closing the writer's client", log, level=logging.DEBUG):
                 self._client.close()
-            except Exception:  # noqa: BLE001
-                pass
             self._client = None
 
     def _discard(self) -> None:
         self._close_client()
-        try:
+        # The next writer's prune drops it otherwise.
+        with best_effort(f"could not remove the unfinished index version {self.version}", log):
             if self.store.current() != self.version:
                 self.store.drop_version(self.version)
-        except Exception as exc:  # noqa: BLE001 - the next writer's prune drops it
-            log.warning("could not remove the unfinished index version %s: %s", self.version, exc)
 
 
 def _sources_key(sources: SourceRegistry) -> str:

@@ -16,19 +16,13 @@ import numpy as np
 from assistant.config import Settings
 from assistant.embedding import Encoder
 from assistant.errors import NewsdeskError
-from assistant.index.errors import one_line
 from assistant.index.sources import SourceReadResult, SourceRecord, file_record, register_source_reader
 from assistant.index.store import IndexStore
 from assistant.index.writer import FaultFn, IndexWriter
 from assistant.ingest.chunking import chunk_stories
 from assistant.records import Chunk, Issue
-from assistant.sources.newsletter import (
-    MAX_FILE_BYTES,
-    SUPPORTED_SUFFIXES,
-    IssueError,
-    parse_date,
-    parse_issues,
-)
+from assistant.sources.issuefile import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
+from assistant.sources.newsletter import IssueError, parse_date, parse_issues
 
 # Called with (done, total) while embedding, so the CLI and the UI can show progress.
 ProgressFn = Callable[[int, int], None]
@@ -154,10 +148,8 @@ def parse_files(files: list[Path], *, issue_date: date | None = None, source_nam
             parsed = parse_issues(path, issue_date=issue_date, source_name=source_name)
         except IssueError as exc:
             rejected.append((display_path(path), str(exc)))
-        except OSError as exc:
+        except OSError as exc:  # hostile content is an IssueError already (sources/isolation.py)
             rejected.append((display_path(path), f"cannot read: {exc.strerror or exc}"))
-        except Exception as exc:  # noqa: BLE001 - one odd file must never stop the others
-            rejected.append((display_path(path), f"cannot parse: {one_line(exc)}"))
         else:
             issues.extend(_scrub(issue) for issue in parsed)  # an archive file holds several issues
     return issues, rejected
@@ -239,13 +231,15 @@ class ChunkSync:
 
 def ingest_issues(settings: Settings, embedder: Encoder, issues: list[Issue], *, wait_seconds: float = 0.0,
                   progress: ProgressFn | None = None, fault: FaultFn | None = None,
-                  fresh: bool = False, sources: list[SourceRecord] | None = None) -> IngestReport:
+                  fresh: bool = False, sources: list[SourceRecord] | None = None,
+                  store: IndexStore | None = None) -> IngestReport:
     """Write `issues` into a new index version. `sources` records how to read each issue again (one per issue
-    id) for `newsdesk rebuild`; issues without a record keep their chunks across rebuilds."""
+    id) for `newsdesk rebuild`; issues without a record keep their chunks across rebuilds. `store` is the
+    caller's IndexStore (Newsdesk passes its own); without one, one is made from `settings`."""
     report = IngestReport(issues=issues)
     if not issues and not fresh:
         return report
-    store = IndexStore(settings)
+    store = store or IndexStore(settings)
     with IndexWriter(store, embedder, wait_seconds=wait_seconds, fault=fault, fresh=fresh) as writer:
         for record in sources or []:
             writer.sources.record(record)
@@ -267,12 +261,13 @@ def ingest_issues(settings: Settings, embedder: Encoder, issues: list[Issue], *,
 
 def ingest_paths(settings: Settings, embedder: Encoder, paths: list[Path], *, issue_date: date | None = None,
                  source_name: str | None = None, wait_seconds: float = 0.0,
-                 progress: ProgressFn | None = None, fault: FaultFn | None = None) -> IngestReport:
+                 progress: ProgressFn | None = None, fault: FaultFn | None = None,
+                 store: IndexStore | None = None) -> IngestReport:
     files, rejected = collect_files(paths)
     issues, bad = parse_files(files, issue_date=issue_date, source_name=source_name)
     records = [file_record(i, issue_date=issue_date, source_name=source_name) for i in issues]
     report = ingest_issues(settings, embedder, issues, wait_seconds=wait_seconds, progress=progress,
-                           fault=fault, sources=records)
+                           fault=fault, sources=records, store=store)
     report.files = len(files)
     report.rejected = rejected + bad
     return report
@@ -292,12 +287,13 @@ class RemovalPlan:
         return sum(self.chunks.values())
 
 
-def plan_removal(settings: Settings, target: str) -> RemovalPlan:
-    """The matches of `target` in the current version, read without taking the writer lock."""
+def plan_removal(settings: Settings, target: str, *, store: IndexStore | None = None) -> RemovalPlan:
+    """The matches of `target` in the current version, read without taking the writer lock. `store` is the
+    caller's IndexStore (Newsdesk passes its own); without one, one is made from `settings`."""
     from assistant.index.store import ReaderCache
 
     plan = RemovalPlan(target=target)
-    reader = ReaderCache(IndexStore(settings)).get()
+    reader = ReaderCache(store or IndexStore(settings)).get()
     issues: set[str] = set()
     stories: set[str] = set()
     for key in REMOVE_KEYS:
@@ -326,14 +322,16 @@ def check_removal(target: str, plan: RemovalPlan | None, *, all_matching: bool) 
 
 
 def remove_target(settings: Settings, embedder: Encoder, target: str, *, wait_seconds: float = 0.0,
-                  fault: FaultFn | None = None, all_matching: bool = False) -> int:
+                  fault: FaultFn | None = None, all_matching: bool = False,
+                  store: IndexStore | None = None) -> int:
     """Remove an issue (by issue id) or one story/feed entry (by story id or link). Returns chunks removed.
     A removed issue is forgotten by `newsdesk rebuild`; a removed story or link is never re-added. An empty key,
-    or a link that several issues' stories share, is refused unless `all_matching`."""
+    or a link that several issues' stories share, is refused unless `all_matching`. `store` is the caller's
+    IndexStore (Newsdesk passes its own); without one, one is made from `settings`."""
     check_removal(target, None, all_matching=all_matching)
+    store = store or IndexStore(settings)
     if not all_matching:
-        check_removal(target, plan_removal(settings, target), all_matching=False)
-    store = IndexStore(settings)
+        check_removal(target, plan_removal(settings, target, store=store), all_matching=False)
     with IndexWriter(store, embedder, wait_seconds=wait_seconds, fault=fault, operation="remove") as writer:
         removed = 0
         forgotten = False

@@ -12,6 +12,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.embedding import Encoder
+from assistant.errors import EXPECTED
 from assistant.index.errors import IndexMissingError, IndexWriteError, one_line
 from assistant.index.sources import SourceRecord, SourceRegistry, source_reader
 from assistant.index.store import IndexStore
@@ -55,7 +56,7 @@ def _read_parent(store: IndexStore, version: str, notes: list[str]) -> dict[str,
             rows = reader.vectors()
         finally:
             reader.close()
-    except Exception as exc:  # noqa: BLE001 - a broken current version is a reason to rebuild, not to stop
+    except EXPECTED as exc:  # a broken current version (IndexUnavailableError, bad manifest) means rebuild
         notes.append(f"the current version {version} cannot be read ({one_line(exc)}); every source is read "
                      "and embedded again")
         return None
@@ -77,7 +78,7 @@ def _read_sources(settings: Settings, registry: SourceRegistry
             continue
         try:
             result = reader(settings, records)
-        except Exception as exc:  # noqa: BLE001 - one kind failing keeps its issues as they are
+        except EXPECTED as exc:  # one kind failing keeps its issues as they are
             failed.extend((r, f"reading {kind} sources failed: {one_line(exc)}") for r in records)
             continue
         by_id = {r.issue_id: r for r in records}
@@ -94,8 +95,10 @@ def _read_sources(settings: Settings, registry: SourceRegistry
 
 def rebuild_index(settings: Settings, embedder: Encoder, *, wait_seconds: float = 0.0,
                   progress: ProgressFn | None = None, fault: FaultFn | None = None,
-                  reembed: bool = False) -> RebuildReport:
-    store = IndexStore(settings)
+                  reembed: bool = False, store: IndexStore | None = None) -> RebuildReport:
+    """A fresh version from the recorded sources, validated and switched to atomically. `store` is the caller's
+    IndexStore (Newsdesk passes its own); without one, one is made from `settings`."""
+    store = store or IndexStore(settings)
     if store.current() is None:
         raise IndexMissingError(store.missing_message())
     report = RebuildReport()

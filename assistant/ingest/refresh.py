@@ -244,14 +244,15 @@ def _plan_entry(read: FeedRead, entry: FeedEntry, *, plan: _Plan, finder: Duplic
 
 def refresh_feeds(settings: Settings, embedder: Encoder, *, feed_list: FeedList | None = None,
                   force: bool = False, wait_seconds: float = 0.0, hooks: RefreshHooks | None = None,
-                  fetcher: Fetcher | None = None) -> RefreshReport:
-    """Refresh every feed of the list. Raises FeedListError when there is no list or it is empty."""
+                  fetcher: Fetcher | None = None, store: IndexStore | None = None) -> RefreshReport:
+    """Refresh every feed of the list. Raises FeedListError when there is no list or it is empty. `store` is the
+    caller's IndexStore (Newsdesk passes its own); without one, one is made from `settings`."""
     started = time.monotonic()
     hooks = hooks or RefreshHooks()
     feed_list = feed_list or FeedList.load(settings.feeds_file, missing_ok=False)
     if not feed_list.feeds:
         raise FeedListError(f"no feeds in {feed_list.path}; add one with `newsdesk feeds add URL`")
-    store = IndexStore(settings)
+    store = store or IndexStore(settings)
     state = FeedState.load(settings.index_dir)
     loaded = set(state.aliases)
     if store.current() is None:
@@ -363,12 +364,14 @@ def read_feed_sources(settings: Settings, records: list[SourceRecord]) -> Source
     return result
 
 
-def purge_feeds(settings: Settings, feed_ids: list[str], *, wait_seconds: float = 0.0) -> int:
-    """Remove feeds' entries from the index and forget them; returns the number of chunks removed."""
-    store = IndexStore(settings)
+def purge_feeds(settings: Settings, feed_ids: list[str], *, wait_seconds: float = 0.0,
+                store: IndexStore | None = None, embedder: Encoder | None = None) -> int:
+    """Remove feeds' entries from the index and forget them; returns the number of chunks removed. `store` and
+    `embedder` are the caller's (Newsdesk passes its own); without them they are made from `settings`."""
+    store = store or IndexStore(settings)
     removed = 0
     if store.current() is not None:
-        with IndexWriter(store, Embedder.from_settings(settings), wait_seconds=wait_seconds,
+        with IndexWriter(store, embedder or Embedder.from_settings(settings), wait_seconds=wait_seconds,
                          operation="remove") as writer:
             for feed_id in feed_ids:
                 removed += writer.delete_where({"issue_id": feed_id})

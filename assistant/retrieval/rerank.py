@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from assistant.embedding.encoder import EmbeddingError
+from assistant.embedding.isolation import model_failures
 
 
 class RerankerError(EmbeddingError):
@@ -38,22 +39,17 @@ class CrossEncoderReranker:
             if self._model is None:
                 from sentence_transformers import CrossEncoder
 
-                try:
+                with model_failures(RerankerError, f"cannot load reranker {self.model_name!r} (NEWSDESK_RERANKER)"):
                     self._model = CrossEncoder(self.model_name, device=self.device)
-                except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear message
-                    raise RerankerError(f"cannot load reranker {self.model_name!r} (NEWSDESK_RERANKER): "
-                                        f"{exc}") from exc
             return self._model
 
     def scores(self, query: str, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros(0, dtype=np.float32)
         model = self._load()
-        try:
+        with model_failures(RerankerError, f"reranker {self.model_name!r} failed"):
             raw = model.predict([(query, t) for t in texts], batch_size=self.batch_size,
                                 show_progress_bar=False, convert_to_numpy=True)
-        except Exception as exc:  # noqa: BLE001
-            raise RerankerError(f"reranker {self.model_name!r} failed: {exc}") from exc
         raw = np.asarray(raw, dtype=np.float64)
         if raw.ndim == 2:  # a multi-label head: take the last label as "relevant"
             raw = raw[:, -1]

@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 from assistant.errors import NewsdeskError
 from assistant.records import SourceKind, Story, content_hash
 from assistant.sources.dedup import clean_url, entry_identity
+from assistant.sources.isolation import hostile_input
 from assistant.sources.text import html_to_text, is_promo, normalize_ws
 
 # Bump when parsing changes what a story holds: the next refresh then re-reads unchanged feeds.
@@ -468,18 +469,12 @@ def parse_feed(data: bytes, *, feed_id: str, url: str | None = None, content_typ
         raise FeedError("empty document")
     today = today or datetime.now(timezone.utc).date()
     caps = _Caps(max_entries=max_entries, seconds=max_seconds, started=time.monotonic())
-    try:
+    with hostile_input(FeedError, "could not parse"):  # hostile input must never escape as a traceback
         if looks_like_json(data, content_type):
             parsed = _parse_json(data, feed_id=feed_id, url=url, fallback_title=fallback_title,
                                  max_chars=max_chars, today=today, caps=caps)
         else:
             parsed = _parse_xml(data, feed_id=feed_id, url=url, content_type=content_type,
                                 fallback_title=fallback_title, max_chars=max_chars, today=today, caps=caps)
-        parsed.notes = caps.notes
-        return parsed
-    except FeedError:
-        raise
-    except RecursionError as exc:
-        raise FeedError("not a feed: nested too deeply") from exc
-    except Exception as exc:  # noqa: BLE001 - hostile input must never escape as a traceback
-        raise FeedError(f"could not parse: {type(exc).__name__}: {_one_line(exc, 120)}") from exc
+    parsed.notes = caps.notes
+    return parsed

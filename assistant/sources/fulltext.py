@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.sources.fetch import PAGE_ACCEPT, Fetcher, FetchError
+from assistant.sources.isolation import UnreadableInput, hostile_input
 from assistant.sources.text import normalize_ws
 
 MIN_WORDS = 40   # less than this is a cookie wall, a paywall stub or a nav page, not the article
@@ -23,11 +24,12 @@ def extract_main_text(html: bytes | str, *, url: str | None = None) -> str | Non
 
     if not html:
         return None
-    try:
-        text = trafilatura.extract(html, url=url, output_format="txt", include_comments=False,
-                                   include_tables=False, include_images=False, favor_precision=True,
-                                   deduplicate=True)
-    except Exception:  # noqa: BLE001 - a hostile page must cost one entry its full text, nothing more
+    try:  # a hostile page must cost one entry its full text, nothing more
+        with hostile_input():
+            text = trafilatura.extract(html, url=url, output_format="txt", include_comments=False,
+                                       include_tables=False, include_images=False, favor_precision=True,
+                                       deduplicate=True)
+    except UnreadableInput:
         return None
     if not text:
         return None

@@ -2,37 +2,30 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import yaml
-from bs4 import BeautifulSoup
 
-from assistant.errors import NewsdeskError
 from assistant.records import Issue, SourceKind, Story
+from assistant.sources.isolation import hostile_input
+from assistant.sources.issuefile import (
+    IssueError,
+    decode_bytes,
+    email_parts,
+    html_to_markdown,
+    read_issue_bytes,
+)
 from assistant.sources.mdx import mdx_meta, mdx_to_markdown
 from assistant.sources.text import (
-    html_to_text,
     is_footer,
     is_promo,
     normalize_ws,
     starts_with_symbol,
     strip_leading_symbols,
 )
-
-SUPPORTED_SUFFIXES = {".md", ".markdown", ".mdx", ".txt", ".text", ".html", ".htm", ".eml"}
-MAX_FILE_BYTES = 20_000_000
-
-
-class IssueError(NewsdeskError, ValueError):
-    """A file that cannot be read as an issue; the message names the reason."""
-
 
 # The URL may hold one level of balanced parentheses (CommonMark): "[x](https://en.wikipedia.org/wiki/Foo_(bar))".
 _LINK_RE = re.compile(r"!?\[([^\]]*)\]\(\s*<?((?:[^\s()>]|\([^\s()>]*\))+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -111,9 +104,15 @@ def date_from_filename(name: str) -> date | None:
         return None
 
 
+_DATED_TITLE_RE = re.compile(r"^(?:the\s+)?(?:week|issue|edition|newsletter|digest)\s+(?:ending|ended|of|from|for)\b",
+                             re.IGNORECASE)
+
+
 def newsletter_name(title: str) -> str:
-    """"Last Week in AI #260" -> "Last Week in AI"; "This Week in Rust 528" -> "This Week in Rust"."""
-    return _TRAILING_NUMBER_RE.sub("", title).strip(" -:#") or title
+    """"Last Week in AI #260" -> "Last Week in AI"; "This Week in Rust 528" -> "This Week in Rust". A title that
+    only dates its issue ("Week Ending January 9, 2022", LWKD's) names no newsletter: "" (the folder names it)."""
+    name = _TRAILING_NUMBER_RE.sub("", title).strip(" -:#") or title
+    return "" if _DATED_TITLE_RE.match(name) else name
 
 
 # ---------------------------------------------------------------- markdown
@@ -365,77 +364,7 @@ def parse_plain_body(body: str) -> list[_Draft]:
     return drafts
 
 
-# ---------------------------------------------------------------- HTML and e-mail
-
-
-def html_to_markdown(html: str) -> tuple[str, dict[str, object]]:
-    """Issue HTML -> the markdown shape parse_markdown_body understands (headings, links, list items)."""
-    soup = BeautifulSoup(html, "html.parser")
-    meta: dict[str, object] = {}
-    if soup.title and soup.title.string:
-        meta["title"] = soup.title.string.strip()
-    for name in ("article:published_time", "date", "dc.date", "pubdate"):
-        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
-        if tag and tag.get("content"):
-            meta["date"] = str(tag.get("content"))
-            break
-    if "date" not in meta:
-        time_tag = soup.find("time")
-        if time_tag and time_tag.get("datetime"):
-            meta["date"] = str(time_tag.get("datetime"))
-    for tag in soup(["script", "style", "noscript", "iframe", "head", "img", "svg", "form"]):
-        tag.decompose()
-    for anchor in soup.find_all("a"):
-        href = str(anchor.get("href") or "")
-        label = anchor.get_text(" ", strip=True)
-        if href.startswith(("http://", "https://")) and label:
-            anchor.replace_with(f"[{label}]({href})")
-    for level in range(1, 7):
-        for tag in soup.find_all(f"h{level}"):
-            tag.replace_with(f"\n\n{'#' * level} {tag.get_text(' ', strip=True)}\n\n")
-    for tag in soup.find_all("li"):
-        tag.replace_with(f"\n* {tag.get_text(' ', strip=True)}\n")
-    for tag in soup.find_all(["p", "div", "br", "tr", "blockquote", "section", "article", "table"]):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    return normalize_ws(soup.get_text()), meta
-
-
-def _email_parts(raw: bytes) -> tuple[str, str, dict[str, object]]:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    meta: dict[str, object] = {}
-    if msg["subject"]:
-        meta["title"] = str(msg["subject"]).strip()
-    if msg["date"]:
-        try:
-            meta["date"] = parsedate_to_datetime(str(msg["date"])).date()
-        except (TypeError, ValueError):
-            pass
-    if msg["from"]:
-        meta["from"] = str(msg["from"])
-    assert isinstance(msg, EmailMessage)
-    part = msg.get_body(preferencelist=("html", "plain"))
-    if part is None:
-        raise IssueError("e-mail has no text or HTML body")
-    content = part.get_content()
-    kind = "html" if part.get_content_type() == "text/html" else "plain"
-    return kind, str(content), meta
-
-
 # ---------------------------------------------------------------- entry point
-
-
-def decode_bytes(raw: bytes) -> str:
-    if b"\x00" in raw[:8192]:
-        raise IssueError("binary file (contains NUL bytes)")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if encoding == "cp1252" or "\ufffd" not in text:
-            return text
-    raise IssueError("cannot decode the file as UTF-8 or Windows-1252 text")
 
 
 def parse_issue(
@@ -450,7 +379,7 @@ def parse_issue(
     raw = read_issue_bytes(path, raw)
     meta: dict[str, object] = {}
     if suffix == ".eml":
-        kind, text, meta = _email_parts(raw)
+        kind, text, meta = email_parts(raw)
         if kind == "html":
             text, html_meta = html_to_markdown(text)
             meta = {**html_meta, **meta}
@@ -496,7 +425,8 @@ def parse_issue(
     raw_title = str(meta.get("title") or "").strip()
     folder = path.parent.name.replace("-", " ").replace("_", " ").strip()
     name = source_name or str(meta.get("newsletter") or "") or (newsletter_name(raw_title) if raw_title else "")
-    name = name or folder.title() or "Newsletter"
+    # A short one-word folder is an acronym ("lwkd" -> "LWKD"); longer ones are words ("this week in rust").
+    name = name or (folder.upper() if " " not in folder and len(folder) <= 5 else folder.title()) or "Newsletter"
     title = raw_title or (f"{name} {found.isoformat()}" if found else f"{name} ({path.stem})")
     issue_id = f"{slugify(name)}--{slugify(path.stem)}"
     stories = build_stories(drafts, issue_id=issue_id, title=title, found=found, name=name)
@@ -504,20 +434,6 @@ def parse_issue(
         raise IssueError("no stories found in the file")
     return Issue(issue_id=issue_id, title=title, date=found, source_name=name, path=str(path),
                  stories=stories, date_source=date_source)
-
-
-def read_issue_bytes(path: Path, raw: bytes | None = None) -> bytes:
-    """The file's bytes after the checks every issue file passes (type, size, not empty)."""
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise IssueError(f"unsupported file type {suffix or '(none)'}")
-    if raw is None:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise IssueError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
-        raw = path.read_bytes()
-    if not raw.strip():
-        raise IssueError("empty file")
-    return raw
 
 
 def build_stories(drafts: list[_Draft], *, issue_id: str, title: str, found: date | None, name: str
@@ -552,16 +468,14 @@ def parse_issues(
     (one issue per dated section, see archive_file) or else one issue, as parse_issue. In an archive each
     section keeps its heading's date; issue_date only fills sections whose heading has none."""
     raw = read_issue_bytes(path, raw)
-    if path.suffix.lower() in (".md", ".markdown", ".mdx"):
-        # Imported here: archive_file builds on this module's markdown reader.
-        from assistant.sources.archive_file import split_archive
+    # BeautifulSoup, the e-mail parser and YAML can raise anything on a hostile file: one line, for that file only.
+    with hostile_input(IssueError, "cannot parse"):
+        if path.suffix.lower() in (".md", ".markdown", ".mdx"):
+            # Imported here: archive_file builds on this module's markdown reader.
+            from assistant.sources.archive_file import split_archive
 
-        issues = split_archive(path, decode_bytes(raw), issue_date=issue_date, source_name=source_name)
-        if issues is not None:
-            return issues
-    return [parse_issue(path, raw=raw, issue_date=issue_date, source_name=source_name)]
+            issues = split_archive(path, decode_bytes(raw), issue_date=issue_date, source_name=source_name)
+            if issues is not None:
+                return issues
+        return [parse_issue(path, raw=raw, issue_date=issue_date, source_name=source_name)]
 
-
-def html_issue_text(html: str) -> str:
-    """Convenience for callers that need the text of an HTML issue without its structure."""
-    return html_to_text(html)

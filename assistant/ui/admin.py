@@ -23,8 +23,9 @@ import gradio as gr
 from assistant.config import Settings
 from assistant.errors import NewsdeskError
 from assistant.pipeline import Newsdesk
-from assistant.sources.newsletter import SUPPORTED_SUFFIXES
+from assistant.sources.issuefile import SUPPORTED_SUFFIXES
 from assistant.ui import render
+from assistant.ui.errors import shown_errors
 from assistant.ui.filters import parse_day
 from assistant.ui.guard import format_size
 from assistant.ui.signin import AdminAccess, SignInError, password_matches, sign_in_js
@@ -78,11 +79,10 @@ def store_upload(settings: Settings, temp_path: str | Path, *, original_name: st
 # ---------------------------------------------------------------- feeds and rebuild
 # Thin wrappers over the feed list (sources/feedlist.py), the refresh (refresh.py) and the rebuild
 # (index/rebuild.py), so the tab's callbacks hold no logic of their own.
-def list_feeds(settings: Settings) -> list[dict[str, str]]:
-    from assistant.sources.feedlist import FeedList
+def list_feeds(desk: Newsdesk) -> list[dict[str, str]]:
     from assistant.sources.urlmask import mask_url
 
-    return [{"name": f.title, "url": mask_url(f.url)} for f in FeedList.load(settings.feeds_file).feeds]
+    return [{"name": f.title, "url": mask_url(f.url)} for f in desk.feeds().feeds]
 
 
 class FeedCheckError(NewsdeskError, ValueError):
@@ -123,38 +123,31 @@ def check_feed(settings: Settings, url: str) -> tuple[str, str]:
         raise FeedCheckError(f"{shown}: {mask_urls_in(_one_line(exc))}") from exc
 
 
-def add_feed(settings: Settings, url: str, name: str | None) -> str:
-    from assistant.sources.feedlist import FeedList, FeedSpec
+def add_feed(desk: Newsdesk, url: str, name: str | None) -> str:
+    from assistant.sources.feedlist import FeedSpec
 
-    url, title = check_feed(settings, url)
-    feeds = FeedList.load(settings.feeds_file)
+    url, title = check_feed(desk.settings, url)
     spec = FeedSpec(url=url, title=name or title or "")
-    if not feeds.add(spec):
+    if not desk.add_feed(spec):
         return f"{spec.label} is already in the feed list"
-    feeds.save()
     return f"added {spec.label}; refresh the feeds to read it"
 
 
-def remove_feed(settings: Settings, target: str) -> str:
-    from assistant.sources.feedlist import FeedList
+def remove_feed(desk: Newsdesk, target: str) -> str:
     from assistant.sources.urlmask import mask_url
 
-    feeds = FeedList.load(settings.feeds_file)
-    gone = feeds.remove(target)
+    gone = desk.remove_feed(target)
     if not gone:
         raise LookupError(f"no feed in the list matches {mask_url(target)!r} (a URL, path, feed id or title)")
-    feeds.save()
     names = ", ".join(f.label for f in gone)
     return f"removed {names} from the feed list (its stories stay in the index until removed there)"
 
 
 def refresh_feeds(desk: Newsdesk, progress: Callable[[int, int], None]) -> str:
     from assistant.ingest.refresh import RefreshHooks
-    from assistant.ingest.refresh import refresh_feeds as run_refresh
 
     hooks = RefreshHooks(feed_done=lambda _outcome, done, total: progress(done, total), embedding=progress)
-    report = run_refresh(desk.settings, desk.embedder, hooks=hooks)
-    desk.readers.invalidate()
+    report = desk.refresh(hooks=hooks)
     failed = "; ".join(f"{f.title or f.url}: {f.reason}" for f in report.failed)
     return (f"{len(report.feeds)} feeds read: {report.total('new')} new, {report.total('updated')} updated, "
             f"{report.total('unchanged')} unchanged entries; {report.embedded} chunks embedded"
@@ -171,14 +164,15 @@ def rebuild_index(desk: Newsdesk, progress: Callable[[int, int], None]) -> str:
 
 # ---------------------------------------------------------------- rendering
 def stats_html(desk: Newsdesk) -> str:
-    try:
+    with shown_errors() as failure:
         stats = desk.stats()
-    except Exception as exc:  # noqa: BLE001
-        return render.notice(f"statistics unavailable: {exc}", kind="error")
-    try:
-        feeds: object = len(list_feeds(desk.settings))
-    except Exception as exc:  # noqa: BLE001
-        feeds = f"unavailable: {exc}"
+    if failure.error is not None:
+        return render.notice(f"statistics unavailable: {failure.message}", kind="error")
+    feeds: object = "unavailable"
+    with shown_errors() as failure:
+        feeds = len(list_feeds(desk))
+    if failure.error is not None:
+        feeds = f"unavailable: {failure.message}"
     return render.key_values([
         ("Issues", stats.issues), ("Stories", stats.stories), ("Chunks", stats.chunks), ("Feeds", feeds),
         ("Last refresh", stats.last_refresh or "never"), ("Index version", stats.version),
@@ -187,11 +181,11 @@ def stats_html(desk: Newsdesk) -> str:
     ])
 
 
-def feeds_html(settings: Settings) -> str:
-    try:
-        feeds = list_feeds(settings)
-    except Exception as exc:  # noqa: BLE001
-        return render.notice(f"cannot list feeds: {exc}", kind="error")
+def feeds_html(desk: Newsdesk) -> str:
+    with shown_errors() as failure:
+        feeds = list_feeds(desk)
+    if failure.error is not None:
+        return render.notice(f"cannot list feeds: {failure.message}", kind="error")
     if not feeds:
         return render.notice("No feeds yet.")
     return render.key_values([(f["name"] or "(unnamed)", f["url"]) for f in feeds])
@@ -273,7 +267,7 @@ def build_admin_tab(desk: Newsdesk, settings: Settings, *, header: Any = None,
                 attempt_note = render.notice(str(exc), kind="error")
             else:
                 return (True, gr.Column(visible=False), gr.Column(visible=True), "", "",
-                        stats_html(desk), feeds_html(settings))
+                        stats_html(desk), feeds_html(desk))
         else:
             attempt_note = render.notice(attempt.message(), kind="error")
         return (False, gr.Column(visible=True), gr.Column(visible=False), "", attempt_note, gr.skip(), gr.skip())
@@ -296,13 +290,13 @@ def build_admin_tab(desk: Newsdesk, settings: Settings, *, header: Any = None,
         if len(paths) > settings.max_upload_files:
             return (render.notice(f"{len(paths)} files chosen; at most {settings.max_upload_files} at a time "
                                   "(NEWSDESK_MAX_UPLOAD_FILES)", kind="error"), gr.skip(), gr.skip())
-        try:
+        with shown_errors() as failure:  # one line for the admin, never a traceback
             issue_date = parse_day(day, "issue date")
             stored = [store_upload(settings, p, source_name=source.strip() or None) for p in paths]
             report = desk.ingest(stored, issue_date=issue_date, source_name=source.strip() or None,
                                  progress=_gradio_progress(progress, "embedding"))
-        except Exception as exc:  # noqa: BLE001 - one line for the admin, never a traceback
-            return render.notice(_one_line(exc), kind="error"), gr.skip(), gr.skip()
+        if failure.error is not None:
+            return render.notice(failure.message, kind="error"), gr.skip(), gr.skip()
         lines = [f"{i.title}: {len(i.stories)} stories, {i.date or 'date unknown (set the issue date)'}"
                  for i in report.issues]
         lines += [f"skipped {Path(p).name}: {reason}" for p, reason in report.rejected]
@@ -316,29 +310,29 @@ def build_admin_tab(desk: Newsdesk, settings: Settings, *, header: Any = None,
         def run(ok: bool, url: str, name: str, request: gr.Request,
                 progress: gr.Progress = gr.Progress()) -> tuple[str, str, str]:  # noqa: B008
             require(ok, request)
-            try:
+            with shown_errors() as failure:
                 if action == "refresh":
                     message = refresh_feeds(desk, _gradio_progress(progress, "refreshing feeds"))
                 elif not (url or "").strip():
                     raise ValueError("give the feed URL")
                 elif action == "add":
-                    message = add_feed(settings, url.strip(), (name or "").strip() or None)
+                    message = add_feed(desk, url.strip(), (name or "").strip() or None)
                 else:
-                    message = remove_feed(settings, url.strip())
+                    message = remove_feed(desk, url.strip())
                 note = render.notice(message, kind="ok")
-            except Exception as exc:  # noqa: BLE001
-                note = render.notice(_one_line(exc), kind="error")
-            return note, feeds_html(settings), stats_html(desk)
+            if failure.error is not None:
+                note = render.notice(failure.message, kind="error")
+            return note, feeds_html(desk), stats_html(desk)
 
         return run
 
     def rebuild(ok: bool, request: gr.Request,
                 progress: gr.Progress = gr.Progress()) -> tuple[str, str]:  # noqa: B008
         require(ok, request)
-        try:
+        with shown_errors() as failure:
             note = render.notice(rebuild_index(desk, _gradio_progress(progress, "rebuilding")), kind="ok")
-        except Exception as exc:  # noqa: BLE001
-            note = render.notice(_one_line(exc), kind="error")
+        if failure.error is not None:
+            note = render.notice(failure.message, kind="error")
         return note, stats_html(desk)
 
     def reload_stats(ok: bool, request: gr.Request) -> str:
@@ -377,7 +371,7 @@ def _client(request: gr.Request | None) -> str:
 def _cookies(request: gr.Request | None) -> dict[str, str]:
     try:
         return dict(getattr(request, "cookies", None) or {})
-    except Exception:  # noqa: BLE001 - a request without cookies has none
+    except (LookupError, TypeError, ValueError):  # a request without (readable) cookies has none
         return {}
 
 def _one_line(exc: BaseException) -> str:

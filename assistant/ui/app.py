@@ -7,18 +7,19 @@ as JSON) and /coverage (the coverage timeline as JSON); their arguments are type
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from assistant.archive.coverage import CatalogCache
+from assistant.archive.catalog import CatalogCache
 from assistant.config import Settings, offline_environment
-from assistant.errors import NewsdeskError
 from assistant.pipeline import Newsdesk
 from assistant.records import Answer
 from assistant.ui import apiargs, render
+from assistant.ui.errors import shown_errors
 from assistant.ui.filters import parse_filters
 from assistant.ui.signin import AdminAccess
 
@@ -44,11 +45,11 @@ def render_markdown(answer: Answer) -> str:
 
 
 def _index_line(desk: Newsdesk, catalog: CatalogCache) -> str:
-    try:
+    with shown_errors() as failure:  # the header says what is wrong instead of failing the page
         stats = desk.stats()
-        cat = catalog.get(desk)
-    except Exception as exc:  # noqa: BLE001 - the header says what is wrong instead of failing the page
-        return render.notice(f"The index cannot be read: {exc}", kind="error")
+        cat = catalog.get(desk.readers)
+    if failure.error is not None:
+        return render.notice(f"The index cannot be read: {failure.message}", kind="error")
     if not stats.version:
         return render.notice("The index is empty: run `newsdesk ingest corpus/issues` (or `make index`).",
                              kind="error")
@@ -62,14 +63,11 @@ def api_errors() -> Iterator[None]:
     """Any failure reaches API callers as one line (gr.Error is shown even with show_error=False)."""
     import gradio as gr
 
-    try:
+    with shown_errors() as failure:
         yield
-    except gr.Error:
-        raise
-    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+    if failure.error is not None:
         # A caller's mistake is not the server's: no traceback in the log for it.
-        raise gr.Error(" ".join(str(exc).split())[:400] or type(exc).__name__,
-                       print_exception=not isinstance(exc, NewsdeskError)) from exc
+        raise gr.Error(failure.message, print_exception=not failure.expected) from failure.error
 
 
 def build_app(desk: Newsdesk, *, access: AdminAccess | None = None) -> Any:
@@ -116,18 +114,29 @@ def build_app(desk: Newsdesk, *, access: AdminAccess | None = None) -> Any:
 
         # ---------------------------------------------------------------- named API endpoints
         def ask(message: str, since: str = "", until: str = "", source: str = "",
-                section: str = "", kind: str = "auto") -> Iterator[str]:
+                section: str = "", kind: str = "auto", format: str = "markdown") -> Iterator[str]:
             """Answer a question from the archive: markdown with [n] citations and a numbered source list.
             Optional filters: since/until (YYYY-MM-DD), source and section (comma-separated names); kind: auto
-            (route by the question), fact, first_coverage, every_issue, count or evolution."""
-            try:
+            (route by the question), fact, first_coverage, every_issue, count or evolution. format "json": one
+            JSON object instead ({answer, refused, citations, kind, ...}, as `newsdesk ask --json` prints it;
+            `newsdesk ask --url` reads it), a failure as the API's error."""
+            if format == "json":
+                with api_errors():
+                    question = apiargs.text(message, "question", required=True)
+                    filters = parse_filters(apiargs.filter_args(since, until, source, section))
+                    answer = desk.ask(question, filters=filters, kind=apiargs.text(kind, "kind") or "auto")
+                    yield json.dumps(answer.to_json(), ensure_ascii=False)
+                return
+            with shown_errors() as failure:  # one clear line for API callers too
+                if format not in ("markdown", "", None):
+                    raise apiargs.ApiArgumentError(f"format must be markdown or json, not {format!r}")
                 question = apiargs.text(message, "question", required=True)
                 filters = parse_filters(apiargs.filter_args(since, until, source, section))
                 forced = apiargs.text(kind, "kind") or "auto"
                 for step in answer_steps(desk, question, filters=filters, kind=forced):
                     yield render_markdown(step.answer) if step.answer else step.markdown
-            except Exception as exc:  # noqa: BLE001 - one clear line for API callers too
-                yield "Sorry: " + render.md_text(" ".join(str(exc).split()))
+            if failure.error is not None:
+                yield "Sorry: " + render.md_text(failure.message)
 
         def search(query: str, since: str = "", until: str = "", source: str = "", section: str = "",
                    sort: str = "relevance", limit: int = 50) -> dict[str, Any]:
@@ -169,11 +178,9 @@ def theme() -> Any:
 def warm_up(desk: Newsdesk) -> None:
     """Load the model, the index and the BM25 side in the background so the first question is quick, without
     delaying the moment the app starts serving."""
-    try:
+    with shown_errors():  # a missing index is reported on the page, not here; a bug goes to the crash log
         desk.readers.get().lexical  # noqa: B018 - loads the BM25 side
         desk.embedder.encode_one("warm up")
-    except Exception:  # noqa: BLE001 - a missing index is reported on the page, not here
-        pass
 
 
 def serve(desk: Newsdesk, *, block: bool = True) -> Any:

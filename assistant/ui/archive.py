@@ -1,7 +1,7 @@
 """Archive tab (editors): earlier coverage of a query with filters, sortable results and a weekly timeline.
 
-The search and the timeline are computed by assistant/archive/coverage.py (the same code as `newsdesk search` and
-`newsdesk coverage`); these callbacks only turn them into HTML and a plot.
+The search and the timeline are computed by assistant/archive/search.py and timeline.py (the same code as
+`newsdesk search` and `newsdesk coverage`); these callbacks only turn them into HTML and a plot.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.archive.coverage import CatalogCache, SortOrder, explore
+from assistant.archive.catalog import CatalogCache
+from assistant.archive.search import SortOrder
 from assistant.pipeline import Newsdesk
 from assistant.ui import render
+from assistant.ui.errors import shown_errors
 from assistant.ui.filters import FilterInputs, filter_inputs, parse_filters
 
 SORT_CHOICES = [("Relevance", SortOrder.RELEVANCE.value), ("Newest first", SortOrder.NEWEST.value),
@@ -22,7 +24,7 @@ RESULT_LIMIT = 100
 
 def run_archive(desk: Newsdesk, query: str, sort: str, values: FilterInputs) -> tuple[str, Any, str]:
     """Results table HTML, timeline frame, coverage summary HTML."""
-    result, cov = explore(desk, query, filters=parse_filters(values), sort=sort, limit=RESULT_LIMIT)
+    result, cov = desk.explore(query, filters=parse_filters(values), sort=sort, limit=RESULT_LIMIT)
     # Slanted labels once the weeks no longer fit side by side.
     plot = gr.BarPlot(value=render.timeline_frame(cov), x_label_angle=-45 if len(cov.weeks) > 10 else 0)
     return render.results_table(result), plot, render.coverage_summary(cov)
@@ -52,11 +54,10 @@ def build_archive_tab(desk: Newsdesk, catalog: CatalogCache) -> dict[str, Any]:
     def run_search(query: str, sort: str, *values: Any) -> tuple[Any, ...]:
         if not (query or "").strip():
             return render.notice("Type a query to search the archive."), None, gr.skip()
-        try:
+        with shown_errors() as failure:  # one clear line in the page, never a traceback
             table, frame, cov = run_archive(desk, query, sort, FilterInputs(*values))
-        except Exception as exc:  # noqa: BLE001 - one clear line in the page, never a traceback
-            message = render.notice(" ".join(str(exc).split())[:400] or type(exc).__name__, kind="error")
-            return message, None, render.notice("No timeline.")
+        if failure.error is not None:
+            return render.notice(failure.message, kind="error"), None, render.notice("No timeline.")
         return table, frame, cov
 
     inputs = [query, sort, *filters.components]
@@ -65,6 +66,6 @@ def build_archive_tab(desk: Newsdesk, catalog: CatalogCache) -> dict[str, Any]:
         trigger(run_search, inputs, outputs, api_visibility="private")
 
     def on_load() -> tuple[Any, ...]:
-        return filters.choices_update(catalog.get(desk))
+        return filters.choices_update(catalog.get(desk.readers))
 
     return {"load": (on_load, filters.menus)}

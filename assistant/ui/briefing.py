@@ -14,11 +14,12 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.archive.coverage import CatalogCache
+from assistant.archive.catalog import CatalogCache
 from assistant.briefing.brief import Briefing, BriefItem
 from assistant.briefing.render import to_markdown
 from assistant.pipeline import Newsdesk
 from assistant.ui import render
+from assistant.ui.errors import shown_errors
 from assistant.ui.filters import parse_day
 
 WINDOWS = [("Since the last issue", "last-issue"), ("Last 7 days", "7d"), ("Date range", "range")]
@@ -100,17 +101,17 @@ def build_briefing_tab(desk: Newsdesk, catalog: CatalogCache, tab: Any) -> dict[
     shown = gr.State(False)
 
     def show(window: str, since: Any, until: Any, sources: Any) -> tuple[Any, ...]:
-        try:
+        with shown_errors() as failure:  # one clear line in the page, never a traceback
             html, md = run_briefing(desk, window, since, until, sources)
-        except Exception as exc:  # noqa: BLE001 - one clear line in the page, never a traceback
-            return render.notice(" ".join(str(exc).split())[:400] or type(exc).__name__, kind="error"), "", True
+        if failure.error is not None:
+            return render.notice(failure.message, kind="error"), "", True
         return html, md, True
 
     def pick_window(window: str) -> tuple[Any, Any]:
         return gr.DateTime(visible=window == "range"), gr.DateTime(visible=window == "range")
 
     def first_visit(window: str, since: Any, until: Any, picked: Any, seen: bool) -> tuple[Any, ...]:
-        menu = gr.Dropdown(choices=catalog.get(desk).sources)
+        menu = gr.Dropdown(choices=catalog.get(desk.readers).sources)
         if seen:
             return menu, gr.skip(), gr.skip(), True
         return menu, *show(window, since, until, picked)

@@ -20,10 +20,11 @@ import gradio as gr
 
 from assistant.answer.chat import ChatSession
 from assistant.answer.events import AnswerEvent
-from assistant.archive.coverage import CatalogCache
+from assistant.archive.catalog import CatalogCache
 from assistant.pipeline import Newsdesk
 from assistant.records import Answer, Filters
 from assistant.ui import render
+from assistant.ui.errors import shown_errors
 from assistant.ui.filters import FilterInputs, filter_inputs, parse_filters
 
 SEARCHING = "_Searching the archive…_"
@@ -156,7 +157,7 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
         # answer streams is kept.
         yield history, gr.skip(), turns, ""
         session, lock = sessions.get(_session_key(request))
-        try:
+        with shown_errors() as failure:  # the chat shows one clear line, never a traceback
             parsed = parse_filters(FilterInputs(since, until, sources, sections))
             with lock:
                 for step in answer_steps(desk, question, filters=parsed, session=session,
@@ -167,8 +168,8 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
                     else:
                         turns = {**turns, index: _turn(question, step.answer)}
                         yield history, render.sources_panel(step.answer), turns, gr.skip()
-        except Exception as exc:  # noqa: BLE001 - the chat shows one clear line, never a traceback
-            history[index] = {"role": "assistant", "content": "Sorry: " + render.md_text(_one_line(exc))}
+        if failure.error is not None:
+            history[index] = {"role": "assistant", "content": "Sorry: " + render.md_text(failure.message)}
             yield history, render.sources_panel(None, note="No sources."), turns, gr.skip()
 
     def on_example(history: list[dict[str, Any]], turns: dict[Any, Any], since: Any, until: Any, sources: Any,
@@ -206,7 +207,7 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
     chatbot.clear(new_chat, None, outputs, api_visibility="private")
 
     def on_load() -> tuple[Any, ...]:
-        cat = catalog.get(desk)
+        cat = catalog.get(desk.readers)
         return (gr.Chatbot(examples=[{"text": q} for q in cat.examples] or None),
                 *filters.choices_update(cat))
 
@@ -216,7 +217,3 @@ def build_chat_tab(desk: Newsdesk, feedback: FeedbackLog, catalog: CatalogCache)
 def _session_key(request: gr.Request | None) -> str:
     return str(getattr(request, "session_hash", None) or "default")
 
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:400]

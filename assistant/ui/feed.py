@@ -18,6 +18,7 @@ from assistant.briefing.atom import DAY_PATH, FEED_PATH, FeedCache, day_page
 from assistant.errors import NewsdeskError
 from assistant.index.errors import IndexMissingError, IndexUnavailableError
 from assistant.pipeline import Newsdesk
+from assistant.ui.errors import shown_errors
 
 log = logging.getLogger(__name__)
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
@@ -26,17 +27,18 @@ PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsaf
                 "X-Content-Type-Options": "nosniff"}
 
 
-def _fail(exc: Exception) -> Any:
+def _fail(failure: shown_errors) -> Any:
     from starlette.responses import PlainTextResponse
 
+    exc = failure.error
     if isinstance(exc, (IndexMissingError, IndexUnavailableError)):
         status = 503
     elif isinstance(exc, NewsdeskError):
         status = 404
     else:
-        log.exception("briefing route failed")
+        log.error("briefing route failed: %s", failure.message, exc_info=exc)
         return PlainTextResponse("error: the briefing could not be made (see the server log)", status_code=500)
-    return PlainTextResponse(f"error: {' '.join(str(exc).split())[:400]}", status_code=status)
+    return PlainTextResponse(f"error: {failure.message}", status_code=status)
 
 
 def add_briefing_routes(app: Any, desk: Newsdesk, *, cache: FeedCache | None = None) -> None:
@@ -47,11 +49,11 @@ def add_briefing_routes(app: Any, desk: Newsdesk, *, cache: FeedCache | None = N
     feeds = cache or FeedCache()
 
     def briefings_feed(request: Request) -> Response:
-        try:
+        with shown_errors() as failure:  # one line for a feed reader, never a traceback
             body = feeds.get(desk.readers.get(), base_url=str(request.base_url),
                              sources=request.query_params.getlist("source"))
-        except Exception as exc:  # noqa: BLE001 - one line for a feed reader, never a traceback
-            return _fail(exc)
+        if failure.error is not None:
+            return _fail(failure)
         return Response(body, media_type=ATOM_TYPE, headers={"X-Content-Type-Options": "nosniff"})
 
     def briefing_page(request: Request) -> Response:
@@ -60,10 +62,10 @@ def add_briefing_routes(app: Any, desk: Newsdesk, *, cache: FeedCache | None = N
             day = date.fromisoformat(raw)
         except ValueError:
             return PlainTextResponse("error: use /briefings/YYYY-MM-DD.html", status_code=404)
-        try:
+        with shown_errors() as failure:
             page = day_page(desk.readers.get(), day, sources=request.query_params.getlist("source"))
-        except Exception as exc:  # noqa: BLE001
-            return _fail(exc)
+        if failure.error is not None:
+            return _fail(failure)
         return HTMLResponse(page, headers=PAGE_HEADERS)
 
     app.add_route(FEED_PATH, briefings_feed, methods=["GET", "HEAD"], include_in_schema=False)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from assistant.archive.coverage import Catalog
+from assistant.archive.catalog import Catalog
 from assistant.records import Filters
 
 

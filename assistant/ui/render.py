@@ -15,7 +15,8 @@ from typing import Any
 
 import nh3
 
-from assistant.archive.coverage import ArchiveHit, ArchiveResult, Coverage
+from assistant.archive.search import ArchiveHit, ArchiveResult
+from assistant.archive.timeline import Coverage
 from assistant.records import Answer, Citation
 from assistant.sources.text import safe_url
 

@@ -85,6 +85,15 @@ class TestAnswerGate:
         assert not gate.check("How much HBM4 memory will each MI455X have?",
                               [_hit("HBM4 memory will feed the MI455X.")], hbm).answerable
 
+    def test_a_number_after_a_name_is_a_version_that_must_match(self) -> None:
+        gate = AnswerGate(refuse_below=0.2)
+        five = "Anthropic shipped Claude 5 with a larger context window."
+        assert not gate.check("What did Anthropic ship with Claude 6?", [_hit(five)], [(0, five, 0.7)]).answerable
+        six = five.replace("Claude 5", "Claude-6")
+        assert gate.check("What did Anthropic ship with Claude 6?", [_hit(six)], [(0, six, 0.7)]).answerable
+        # An issue number or a count is not a version.
+        assert AnswerGate.question_terms("What milestone did issue #141 celebrate?")[1] == set()
+
     def test_sentence_floor(self) -> None:
         gate = AnswerGate(refuse_below=0.2, min_sentence=0.5)
         hits = [_hit("Samsung will supply HBM4 for AMD.", "AMD + Samsung")]

@@ -69,14 +69,13 @@ def small_desk(tmp_path: Path, embedder: Any) -> Any:
 
 
 def test_feeds_are_added_refreshed_and_removed(small_desk: Any, tmp_path: Path) -> None:
-    settings = small_desk.settings
     feed = tmp_path / "harbour.xml"
     feed.write_text(RSS)
     with pytest.raises(ValueError, match="no such local feed file"):
-        admin.add_feed(settings, str(tmp_path / "missing.xml"), None)
-    assert admin.add_feed(settings, str(feed), "Harbour Notes").startswith("added Harbour Notes")
-    assert "already in the feed list" in admin.add_feed(settings, str(feed), None)
-    assert [f["name"] for f in admin.list_feeds(settings)] == ["Harbour Notes"]
+        admin.add_feed(small_desk, str(tmp_path / "missing.xml"), None)
+    assert admin.add_feed(small_desk, str(feed), "Harbour Notes").startswith("added Harbour Notes")
+    assert "already in the feed list" in admin.add_feed(small_desk, str(feed), None)
+    assert [f["name"] for f in admin.list_feeds(small_desk)] == ["Harbour Notes"]
 
     calls: list[tuple[int, int]] = []
     message = admin.refresh_feeds(small_desk, lambda done, total: calls.append((done, total)))
@@ -85,10 +84,10 @@ def test_feeds_are_added_refreshed_and_removed(small_desk: Any, tmp_path: Path) 
     found = small_desk.archive("Bergen ferry trial")
     assert found.total == 1 and found.hits[0].url == "https://example.com/ferry"
 
-    assert "removed Harbour Notes" in admin.remove_feed(settings, str(feed))
-    assert admin.list_feeds(settings) == []
+    assert "removed Harbour Notes" in admin.remove_feed(small_desk, str(feed))
+    assert admin.list_feeds(small_desk) == []
     with pytest.raises(LookupError, match="no feed in the list"):
-        admin.remove_feed(settings, "https://example.com/none.xml")
+        admin.remove_feed(small_desk, "https://example.com/none.xml")
 
 
 def test_rebuild_reports_the_new_version(small_desk: Any) -> None:

@@ -1,0 +1,244 @@
+"""Archive search: the stories that mention a query, with filters and sorting (`newsdesk search`, the Archive tab).
+
+A story *mentions* a query when it holds every query word (stemmed like the BM25 side, stopwords ignored) and
+every "quoted phrase" as written. That rule is what editors can check by eye, and it keeps the timeline honest:
+MiniLM's cosine on a two-word query is too flat to say where coverage starts and stops (measured on the corpus:
+"Rust 2024 edition" scores 0.7+ against every Rust meetup listing). Dense similarity still ranks the mentions.
+When nothing mentions every word, the search falls back to the closest stories by hybrid retrieval and says so;
+the timeline (assistant/archive/timeline.py) then stays empty rather than plotting near misses.
+
+The functions take the parts of the desk they use, as an `ArchiveDeps` (`Newsdesk.archive_deps` builds one):
+
+    deps = ArchiveDeps(readers=readers, retriever=retriever, embedder=embedder, lexical_weight=0.2,
+                       check_query=desk.check_question)
+    result = search_archive(deps, "HBM4", sort="newest", limit=20)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import bm25s
+import numpy as np
+
+from assistant.records import Chunk, Filters, ScoredChunk
+from assistant.sources.text import split_sentences
+
+if TYPE_CHECKING:
+    from assistant.embedding.protocol import Encoder
+    from assistant.index.reader import IndexReader, ReaderCache
+    from assistant.retrieval.hybrid import HybridRetriever
+
+# The lexical side is asked for at most this many chunks holding any query word; mentions are found among them.
+LEXICAL_DEPTH = 5000
+SNIPPET_CHARS = 280
+PHRASE_RE = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
+
+
+@dataclass(frozen=True)
+class ArchiveDeps:
+    """What archive search uses of the desk: the current index (`readers.get()`), the retriever over it (sources
+    and sections by `.archive(reader)`, the fallback by `.search(...)`), the query encoder (`encode_one`), the
+    weight of the lexical side in the blend, and the check every query passes (whitespace folded, length)."""
+
+    readers: ReaderCache
+    retriever: HybridRetriever
+    embedder: Encoder
+    lexical_weight: float
+    check_query: Callable[[str], str]
+
+
+class SortOrder(str, Enum):
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+    OLDEST = "oldest"
+
+    @classmethod
+    def parse(cls, value: str | SortOrder | None) -> SortOrder:
+        if isinstance(value, SortOrder):
+            return value
+        key = (value or "relevance").strip().lower()
+        aliases = {"date": cls.NEWEST, "recent": cls.NEWEST, "new": cls.NEWEST, "old": cls.OLDEST,
+                   "score": cls.RELEVANCE}
+        if key in aliases:
+            return aliases[key]
+        try:
+            return cls(key)
+        except ValueError:
+            raise ValueError(f"unknown sort order {value!r}: use relevance, newest or oldest") from None
+
+
+@dataclass
+class ArchiveHit:
+    story_id: str
+    issue_id: str
+    issue: str
+    date: str | None
+    headline: str
+    url: str | None
+    snippet: str
+    score: float
+    source: str
+    section: str
+    kind: str
+
+
+@dataclass
+class ArchiveResult:
+    query: str
+    terms: list[str]
+    hits: list[ArchiveHit]
+    total: int  # stories that mention the query (before the limit); 0 when `exact` is False
+    exact: bool  # False: nothing mentions every word, `hits` are the closest stories instead
+    sort: str
+    filters: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "hits": [asdict(h) for h in self.hits]}
+
+
+# ---------------------------------------------------------------- matching
+@dataclass
+class _Query:
+    text: str
+    terms: list[str]  # stemmed, stopwords removed, as the BM25 side tokenises
+    phrases: list[str] = field(default_factory=list)
+
+
+def _tokens(texts: list[str], stemmer: Any) -> list[list[str]]:
+    out = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
+    return [list(t) for t in out]
+
+
+def _parse_query(text: str, stemmer: Any) -> _Query:
+    phrases = [p.strip().lower() for p in PHRASE_RE.findall(text) if p.strip()]
+    terms = list(dict.fromkeys(_tokens([text], stemmer)[0]))
+    return _Query(text=text, terms=terms, phrases=phrases)
+
+
+def _mentions(chunks: list[Chunk], query: _Query, stemmer: Any) -> list[bool]:
+    if not query.terms and not query.phrases:
+        return [False] * len(chunks)
+    need = set(query.terms)
+    toks = _tokens([c.text for c in chunks], stemmer) if need else [[] for _ in chunks]
+    out = []
+    for chunk, words in zip(chunks, toks, strict=True):
+        low = chunk.text.lower()
+        out.append(need <= set(words) and all(p in low for p in query.phrases))
+    return out
+
+
+def _cosines(reader: IndexReader, ids: list[str], vector: np.ndarray) -> dict[str, float]:
+    """Cosine of the query to chunks BM25 found, from the embeddings already stored (nothing re-embedded)."""
+    out: dict[str, float] = {}
+    for start in range(0, len(ids), 1000):
+        got = reader.collection.get(ids=ids[start:start + 1000], include=["embeddings"])
+        embeddings = got.get("embeddings")
+        if embeddings is None:
+            continue
+        mat = np.asarray(embeddings, dtype=np.float32)
+        if mat.size:
+            for cid, sim in zip(got["ids"], mat @ vector, strict=True):
+                out[cid] = float(sim)
+    return out
+
+
+def _snippet(chunk: Chunk, query: _Query, stemmer: Any) -> str:
+    sentences = split_sentences(chunk.text)
+    body = sentences[1:] if len(sentences) > 1 else sentences  # the first line is the headline
+    body = [s for s in body if len(s.split()) >= 3] or body  # skip stray "." and "Related:" fragments
+    if not body:
+        return ""
+    best = body[0]
+    if query.terms:
+        need = set(query.terms)
+        overlap = [len(need & set(t)) for t in _tokens(body, stemmer)]
+        best = body[int(np.argmax(overlap))]  # the first sentence with the most query words
+    best = " ".join(best.split())
+    return best if len(best) <= SNIPPET_CHARS else best[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _hit(chunk: Chunk, score: float, snippet: str) -> ArchiveHit:
+    return ArchiveHit(story_id=chunk.story_id, issue_id=chunk.issue_id, issue=chunk.issue_title,
+                      date=chunk.date, headline=chunk.headline, url=chunk.url, snippet=snippet,
+                      score=round(float(score), 4), source=chunk.source_name, section=chunk.section,
+                      kind=chunk.source_kind)
+
+
+def find_mentions(deps: ArchiveDeps, query: str, *,
+                  filters: Filters | None = None) -> tuple[_Query, list[ArchiveHit]]:
+    """Every story (best chunk per story) that mentions the query, most relevant first."""
+    from assistant.retrieval.hybrid import check_filters
+
+    text = deps.check_query(query)
+    reader = deps.readers.get()
+    # Source and section names as the chat takes them: any case; an unknown name is a clear error.
+    filters = check_filters(filters, deps.retriever.archive(reader))
+    lexical = reader.lexical
+    stemmer = lexical.stemmer
+    parsed = _parse_query(text, stemmer)
+    if not parsed.terms and not parsed.phrases:
+        return parsed, []
+    depth = min(LEXICAL_DEPTH, max(len(lexical), 1))
+    candidates = lexical.search(text, k=depth, filters=filters)
+    chunks = [c.chunk for c in candidates]
+    matched = [c for c, ok in zip(candidates, _mentions(chunks, parsed, stemmer), strict=True) if ok]
+    if not matched:
+        return parsed, []
+    vector = deps.embedder.encode_one(text)
+    cosines = _cosines(reader, [m.chunk.chunk_id for m in matched], vector)
+    top_lex = max((m.lexical or 0.0 for m in matched), default=0.0) or 1.0
+    # The same blend as HybridRetriever, so the archive and the chat rank alike.
+    weight = deps.lexical_weight
+    best: dict[str, ScoredChunk] = {}
+    for m in matched:
+        cos = cosines.get(m.chunk.chunk_id, 0.0)
+        m.dense = cos
+        m.score = (1 - weight) * cos + weight * (m.lexical or 0.0) / top_lex
+        kept = best.get(m.chunk.story_id)
+        if kept is None or m.score > kept.score:
+            best[m.chunk.story_id] = m
+    ranked = sorted(best.values(), key=lambda h: h.score, reverse=True)
+    return parsed, [_hit(h.chunk, h.score, _snippet(h.chunk, parsed, stemmer)) for h in ranked]
+
+
+def sort_hits(hits: list[ArchiveHit], order: SortOrder) -> list[ArchiveHit]:
+    if order is SortOrder.RELEVANCE:
+        return sorted(hits, key=lambda h: h.score, reverse=True)
+    dated = [h for h in hits if h.date]
+    undated = [h for h in hits if not h.date]
+    # Stable sorts: same-day stories keep their relevance order; undated stories go last either way.
+    dated.sort(key=lambda h: h.score, reverse=True)
+    dated.sort(key=lambda h: h.date or "", reverse=order is SortOrder.NEWEST)
+    return dated + undated
+
+
+def archive_result(deps: ArchiveDeps, parsed: _Query, hits: list[ArchiveHit], *, filters: Filters | None,
+                   order: SortOrder, limit: int) -> ArchiveResult:
+    """The result page of `find_mentions`'s answer: the mentions sorted and cut to `limit`, or, when nothing
+    mentions every word, the closest stories, clearly marked as such."""
+    described = filters.describe() if filters else ""
+    terms = parsed.terms + parsed.phrases
+    if hits:
+        return ArchiveResult(query=parsed.text, terms=terms, hits=sort_hits(hits, order)[:limit], total=len(hits),
+                             exact=True, sort=order.value, filters=described)
+    result = deps.retriever.search(deps.check_query(parsed.text), filters=filters, k=min(limit, 20))
+    stemmer = deps.readers.get().lexical.stemmer
+    close = [_hit(h.chunk, h.dense if h.dense is not None else h.score, _snippet(h.chunk, parsed, stemmer))
+             for h in result.hits]
+    return ArchiveResult(query=parsed.text, terms=terms, hits=sort_hits(close, order), total=0, exact=False,
+                         sort=order.value, filters=described)
+
+
+def search_archive(deps: ArchiveDeps, query: str, *, filters: Filters | None = None,
+                   sort: str | SortOrder = SortOrder.RELEVANCE, limit: int = 50) -> ArchiveResult:
+    """`newsdesk search`: the stories that mention the query (or the closest ones), sorted, at most `limit`."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    order = SortOrder.parse(sort)
+    parsed, hits = find_mentions(deps, query, filters=filters)
+    return archive_result(deps, parsed, hits, filters=filters, order=order, limit=limit)
