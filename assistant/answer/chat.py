@@ -31,8 +31,8 @@ from typing import Protocol
 
 from assistant.answer.events import AnswerEvent, final_answer
 from assistant.answer.llm import LLMError
-from assistant.answer.verify import STOPWORDS, TOKEN_RE, names_in, tokens
 from assistant.records import Answer, Filters
+from assistant.terms import STOPWORDS, TOKEN_RE, names_in, tokens
 
 SEARCHING = "Searching the archive…"
 # "and what about AMD?", "what about AMD", "how about AMD?", "same for AMD", "and AMD?", "and for AMD?"

@@ -28,8 +28,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant.answer.verify import STOPWORDS, _stem, names_in, numbers_in, term_set, tokens
 from assistant.records import ScoredChunk
+from assistant.terms import STOPWORDS, names_in, numbers_in, term_set, tokens
+from assistant.terms import stem as _stem
 
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 

@@ -17,19 +17,29 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import lru_cache
 
 import numpy as np
 
 from assistant.embedding import Encoder
 from assistant.records import Answer, Citation, ScoredChunk
 from assistant.sources.text import split_sentences
+from assistant.terms import (
+    CITATION_RE,
+    STOPWORDS,
+    names_in,
+    numbers_in,
+    strip_citations,
+    term_set,
+    tokens,
+)
+from assistant.terms import (
+    stem as _stem,
+)
 
 REFUSAL = "The archive does not cover this."
 MIN_CLAIM_WORDS = 3
 
 # "[1]", "[1, 3]", "[1][2]", "[source 2]": the citation forms models actually write.
-CITATION_RE = re.compile(r"\[\s*((?:sources?\s*)?\d{1,3}(?:\s*[,;]\s*(?:sources?\s*)?\d{1,3})*)\s*\]", re.I)
 _NUM_IN_CITE_RE = re.compile(r"\d{1,3}")
 # Sentences that say the sources do not answer: the honest outcome the prompt asks for, not a claim to check.
 NO_ANSWER_RE = re.compile(
@@ -53,23 +63,7 @@ INSTRUCTION_RE = re.compile(
     re.I)
 INSTRUCTION_REMOVED = "[instruction-like text removed]"
 
-TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-'’_]*[A-Za-z0-9+]|[A-Za-z0-9]")
-_NUMBER_RE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 
-_STOP_TEXT = """
-a about above after again against all also am an and any are as at be because been before being below between both
-but by can could did do does doing done down during each few for from further had has have having he her here hers
-him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our ours
-out over own same she should so some such than that the their theirs them then there these they this those through
-to too under until up very was we were what when where which while who whom whose why will with would you your
-yours ever still much many get got gets make made makes use used uses let lets say said says tell told show shows
-new latest recent recently happen happened happening announce announced announces announcement according anything
-something thing things way ways kind does did week weeks weekend month months year years today yesterday tomorrow
-last past since ago next early late lately current currently now day days january february march april may june
-july august september october november december monday tuesday wednesday thursday friday saturday sunday
-know news story stories issue issues newsletter newsletters archive cover covered report reported reports
-"""
-STOPWORDS = frozenset(_STOP_TEXT.split())
 
 
 class VerifyPolicy(str, Enum):
@@ -104,10 +98,6 @@ class Check:
     similarity: float = 0.0
     reason: str = ""
     no_answer: bool = False
-
-
-def strip_citations(text: str) -> str:
-    return re.sub(r"\s+([.,;:!?])", r"\1", CITATION_RE.sub("", text)).strip()
 
 
 def cited_numbers(text: str) -> list[int]:
@@ -162,68 +152,6 @@ ABBREV_END_RE = re.compile(r"(?:^|\s)(?:[A-Za-z]\.){2,}$")
 _LABEL_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}): ")
 _AFTER_CITE_RE = re.compile(r"([.!?…][\"”’)]?\s*)((?:\[\s*(?:sources?\s*)?\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\])+)[ \t]+"
                             r"(?=[A-Z0-9\"“‘(])", re.I)
-
-
-def tokens(text: str) -> list[str]:
-    return [t.rstrip("'’").removesuffix("'s").removesuffix("’s") for t in TOKEN_RE.findall(text)]
-
-
-_SMALL_NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                  "sixteen seventeen eighteen nineteen twenty")
-# "one" is too often a pronoun to count.
-_NUMBER_WORDS = {w: str(i) for i, w in enumerate(_SMALL_NUMBERS.split()) if i >= 2}
-_NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
-                      "ninety": "90", "dozen": "12", "twice": "2", "double": "2", "triple": "3"})
-_NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
-
-
-def numbers_in(text: str) -> set[str]:
-    """Numbers as written, commas dropped ("1,000" == "1000"), number words as digits ("two lawsuits" == "2");
-    years included: a wrong year is a wrong claim."""
-    text = strip_citations(text)
-    found = {n.replace(",", "").rstrip(".") for n in _NUMBER_RE.findall(text)}
-    return found | {_NUMBER_WORDS[w.lower()] for w in _NUMBER_WORD_RE.findall(text)}
-
-
-def names_in(text: str) -> set[str]:
-    """Proper names and identifiers: capitalised words after the first, all-caps or camel-case words ("OpenAI"),
-    words with digits. A sentence's first word is capitalised anyway, so only its shape can make it a name."""
-    names: set[str] = set()
-    for sentence in split_sentences(strip_citations(text)) or [text]:
-        for i, tok in enumerate(tokens(sentence)):
-            low = tok.lower()
-            if low in STOPWORDS or len(tok) < 2 or _NUMBER_RE.fullmatch(tok):
-                continue
-            shaped = any(ch.isdigit() for ch in tok) or tok.isupper() or any(ch.isupper() for ch in tok[1:])
-            if shaped or (tok[0].isupper() and i > 0):
-                names.add(low)
-    return names
-
-
-@lru_cache(maxsize=8192)
-def _stem(word: str) -> str:
-    return _stemmer().stemWord(word)
-
-
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer  # PyStemmer, the same stemmer the BM25 side uses
-
-    return Stemmer.Stemmer("english")
-
-
-def term_set(text: str) -> set[str]:
-    """Lower-cased, stemmed words of a text, plus the parts of hyphenated and dotted identifiers."""
-    out: set[str] = set()
-    for tok in tokens(text):
-        low = tok.lower()
-        out.add(low)
-        out.add(_stem(low))
-        for part in re.split(r"[-_.’']", low):
-            if part:
-                out.add(part)
-                out.add(_stem(part))
-    return out
 
 
 def _norm(text: str) -> str:

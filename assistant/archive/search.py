@@ -22,11 +22,11 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-import bm25s
 import numpy as np
 
 from assistant.records import Chunk, Filters, ScoredChunk
 from assistant.sources.text import split_sentences
+from assistant.terms import bm25_tokenize
 
 if TYPE_CHECKING:
     from assistant.embedding.protocol import Encoder
@@ -110,7 +110,7 @@ class _Query:
 
 
 def _tokens(texts: list[str], stemmer: Any) -> list[list[str]]:
-    out = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
+    out = bm25_tokenize(texts, stemmer, return_ids=False)
     return [list(t) for t in out]
 
 

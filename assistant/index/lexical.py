@@ -10,6 +10,7 @@ import bm25s
 import numpy as np
 
 from assistant.records import Chunk, Filters, ScoredChunk
+from assistant.terms import bm25_tokenize
 
 _FILTER_KEYS = ("date_int", "source_name", "section", "issue_id", "source_kind")
 # LlamaIndex's serialised node repeats the text and every metadata field (~2 KB a chunk); kept in memory it made
@@ -120,7 +121,7 @@ class LexicalIndex:
         mask = self.mask(filters)
         if mask is not None and not mask.any():
             return []
-        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self.stemmer, show_progress=False)
+        tokens = bm25_tokenize([query], self.stemmer)
         if not tokens.vocab:
             return []
         k = min(k, len(self.corpus))

@@ -22,17 +22,16 @@ from typing import Any
 
 import bm25s
 import numpy as np
-import Stemmer
 
 from assistant.records import Chunk
+from assistant.terms import bm25_tokenize, new_stemmer
 
 ROWS_FILE = "rows.json"
 TOKENS_FILE = "tokens.npy"
 EMPTY = "EMPTY"
 _FORMAT = 1
-# BM25Retriever's tokenization (llama-index-retrievers-bm25): its default pattern, English stopwords and stemmer,
-# lower-cased; the text is the chunk's text alone (all metadata is excluded from the embed view).
-_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+# Tokenisation: assistant/terms.py bm25_tokenize (BM25Retriever's); the text is the chunk's text alone (all
+# metadata is excluded from the embed view).
 # bm25s.BM25() defaults, which BM25Retriever uses and stores in params.index.json.
 _K1, _B, _DELTA = 1.5, 0.75, 0.5
 # What BM25Retriever.persist writes beside bm25s's files.
@@ -49,8 +48,7 @@ def tokenize(texts: list[str], stemmer: Any) -> tuple[list[np.ndarray], list[str
     """Token ids per text (into the returned vocabulary), as BM25Retriever tokenizes them."""
     if not texts:
         return [], []
-    tok = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, token_pattern=_TOKEN_PATTERN,
-                         show_progress=False)
+    tok = bm25_tokenize(texts, stemmer)
     vocab = [""] * len(tok.vocab)
     for token, i in tok.vocab.items():
         vocab[i] = token
@@ -81,7 +79,7 @@ class LexicalRows:
         """These rows followed by `chunks` (tokenized here; nothing else is)."""
         if not chunks:
             return self
-        per_doc, local_vocab = tokenize([c.text for c in chunks], Stemmer.Stemmer("english"))
+        per_doc, local_vocab = tokenize([c.text for c in chunks], new_stemmer())
         vocab = list(self.vocab)
         index = {token: i for i, token in enumerate(vocab)}
         remap = np.empty(len(local_vocab), dtype=np.int32)
@@ -211,14 +209,14 @@ class LexicalRows:
             return f"BM25 matrix holds {int(bm25.scores['num_docs'])} rows, expected {len(self.ids)}"
         json.loads((path / "retriever.json").read_text())
         position = {cid: i for i, cid in enumerate(self.ids)}
-        stemmer = Stemmer.Stemmer("english")
+        stemmer = new_stemmer()
         for cid in probes:
             row = position.get(cid)
             stored = json.loads(back.lines[row]) if row is not None else {}
             if stored.get("node_id") != cid:
                 return f"BM25 side lacks chunk {cid}"
-            query = bm25s.tokenize([str(stored.get("headline") or stored.get("text", ""))[:200]], stopwords="en",
-                                   stemmer=stemmer, return_ids=False, show_progress=False)[0]
+            query = bm25_tokenize([str(stored.get("headline") or stored.get("text", ""))[:200]], stemmer,
+                                  return_ids=False)[0]
             ids = bm25.get_tokens_ids(query)
             if ids and bm25.get_scores(ids)[row] <= 0:
                 return f"BM25 query for chunk {cid}'s headline does not score it"

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from assistant.answer.gate import AnswerGate, _joined_forms, name_present
-from assistant.answer.verify import term_set
 from assistant.records import Chunk, ScoredChunk
 from assistant.routing import QuestionKind, route
+from assistant.terms import term_set
 from tests.conftest import run_cli
 
 
