@@ -18,7 +18,8 @@ from assistant.archive.timeline import Coverage, build_coverage, coverage, explo
 from assistant.config import Settings
 from assistant.embedding.encoder import Embedder
 from assistant.index.errors import IndexUnavailableError, chroma_failures, one_line
-from assistant.index.store import IndexStore, ReaderCache
+from assistant.index.reader import ReaderCache
+from assistant.index.store import IndexStore
 from assistant.ingest.issues import IngestReport, ProgressFn, RemovalPlan, ingest_paths
 
 if TYPE_CHECKING:

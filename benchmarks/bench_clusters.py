@@ -34,9 +34,9 @@ from assistant.config import Settings  # noqa: E402
 from assistant.embedding.encoder import Embedder  # noqa: E402
 from assistant.ingest.chunking import chunk_story  # noqa: E402
 from assistant.records import Story  # noqa: E402
+from assistant.sources.archive_file import parse_issues  # noqa: E402
 from assistant.sources.dedup import MAX_LINK_POSTING  # noqa: E402
 from assistant.sources.feeds import parse_feed  # noqa: E402
-from assistant.sources.newsletter import parse_issues  # noqa: E402
 
 PAIRS = REPO / "tests" / "data" / "cluster_pairs.jsonl"
 CACHE = Path("/tmp/newsdesk-bench-clusters")

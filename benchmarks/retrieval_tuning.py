@@ -38,7 +38,8 @@ from assistant.embedding.encoder import Embedder  # noqa: E402
 from assistant.evaluation.datasets import load  # noqa: E402
 from assistant.evaluation.metrics import first_rank, score  # noqa: E402
 from assistant.evaluation.runner import prepare_index, split_of  # noqa: E402
-from assistant.index.store import IndexStore, ReaderCache  # noqa: E402
+from assistant.index.reader import ReaderCache  # noqa: E402
+from assistant.index.store import IndexStore  # noqa: E402
 from assistant.records import Filters  # noqa: E402
 from assistant.retrieval.hybrid import HybridRetriever  # noqa: E402
 

@@ -40,6 +40,7 @@ from assistant.briefing.brief import build_briefing, lead_sentences
 from assistant.briefing.salience import SalienceWeights, listing_kind, mark_listing_runs
 from assistant.briefing.window import archive_view, story_points, window_story_ids
 from assistant.config import REPO_ROOT, Settings
+from assistant.index.reader import open_reader
 from assistant.index.store import IndexStore
 from assistant.ingest.issues import collect_files, ingest_issues, ingest_paths, parse_files
 from assistant.records import Filters, Issue
@@ -188,7 +189,7 @@ def bench_lwai(embedder: Encoder, *, data_root: Path = NEWSLETTERS, cache: Path 
     cache = cache or default_cache()
     copies, weeks = lwai_copies(data_root, cache, history_since)
     settings = cached_index(cache / "lwai", copies, embedder, progress=progress)
-    reader = IndexStore(settings).open_reader()
+    reader = open_reader(IndexStore(settings))
     rows: list[list[Any]] = []
     per_week: list[dict[str, Any]] = []
     variants = {"briefing": None, "position only": SalienceWeights(prominence=0, breadth=0, novelty=0, routine=0),
@@ -249,7 +250,7 @@ def bench_twir(embedder: Encoder, *, data_root: Path = NEWSLETTERS, cache: Path 
     files = sorted(p for p in (data_root / TWIR_FOLDER).glob("*.md") if (d := date_from_filename(p.name))
                    and d >= since)
     settings = cached_index(cache / "twir", files, embedder, progress=progress)
-    reader = IndexStore(settings).open_reader()
+    reader = open_reader(IndexStore(settings))
     bad_leads, rows, leads = 0, [], []
     try:
         view = archive_view(reader)
@@ -339,7 +340,7 @@ def bench_five(embedder: Encoder, *, data_root: Path = NEWSLETTERS, cache: Path 
     stamp = [[_parser_hash()], [e.isoformat() for e in ends], [digest]]
     settings = _cached(cache / "five", stamp, lambda s: ingest_issues(s, embedder, selected, fresh=True),
                        what=f"{len(selected)} issues of five newsletters", progress=progress)
-    reader = IndexStore(settings).open_reader()
+    reader = open_reader(IndexStore(settings))
     found = {label: 0 for label in FIVE}
     wanted = {label: 0 for label in FIVE}
     first_found = {label: 0 for label in FIVE}

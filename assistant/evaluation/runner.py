@@ -15,7 +15,8 @@ from assistant.config import Settings
 from assistant.embedding.encoder import Embedder
 from assistant.evaluation.datasets import EvalQuestion, EvalSet
 from assistant.evaluation.metrics import Scores, first_rank, score
-from assistant.index.store import IndexStore, ReaderCache
+from assistant.index.reader import ReaderCache
+from assistant.index.store import IndexStore
 from assistant.ingest.issues import ingest_issues
 from assistant.retrieval.hybrid import HybridRetriever
 

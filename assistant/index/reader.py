@@ -9,17 +9,15 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from assistant.index.errors import IndexMissingError, IndexUnavailableError, chroma_failures
 from assistant.index.lexical import LexicalIndex
+from assistant.index.snapshot import ReaderCopy
+from assistant.index.store import MANIFEST, IndexStore, Manifest, chroma_where
 from assistant.records import Chunk, Filters, ScoredChunk
-
-if TYPE_CHECKING:
-    from assistant.index.snapshot import ReaderCopy
-    from assistant.index.store import IndexStore, Manifest
 
 log = logging.getLogger(__name__)
 # An unfiltered query for this many neighbours costs ~9 ms at 100k chunks, about a restricted query over
@@ -49,9 +47,6 @@ class _GuardedCollection:
 class IndexReader:
     def __init__(self, store: IndexStore, version: str) -> None:
         from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        from assistant.index.snapshot import ReaderCopy
-        from assistant.index.store import MANIFEST, Manifest
 
         self.store = store
         self.version = version
@@ -101,7 +96,6 @@ class IndexReader:
         which scans its metadata table (150-1,100 ms): the BM25 side's in-memory columns give the allowed rows;
         a broad filter is served by over-fetching unfiltered and keeping the allowed hits (exact whenever k of
         them come back), a narrow one by passing the ids. Measured in benchmarks/bench_query.py."""
-        from assistant.index.store import chroma_where
 
         where = chroma_where(filters)
         vector = [query_vector.tolist()]
@@ -181,6 +175,11 @@ class IndexReader:
             self._copy = None
 
 
+def open_reader(store: IndexStore, version: str | None = None) -> IndexReader:
+    """A reader of `version` (the current one by default); IndexMissingError when there is none."""
+    return IndexReader(store, store.readable_version(version))
+
+
 # How often, at most, a reader cache looks at the index pointer for a newer version (seconds).
 CHECK_EVERY = 0.5
 
@@ -214,7 +213,7 @@ class ReaderCache:
             stamp = self.store.pointer_stamp()
             if self._reader is None or stamp != self._stamp:
                 try:
-                    reader = self.store.open_reader()
+                    reader = open_reader(self.store)
                 except (IndexUnavailableError, IndexMissingError, OSError) as exc:
                     if self._reader is None:
                         if isinstance(exc, OSError):

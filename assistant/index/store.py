@@ -47,7 +47,7 @@ from assistant.index.lock import WriterLock
 from assistant.records import Filters
 
 __all__ = ["IndexMissingError", "IndexUnavailableError", "IndexWriteError", "IndexStore", "Manifest",
-           "ReaderCache", "IndexReader", "chroma_where", "new_version_name", "iter_batches"]
+           "chroma_where", "new_version_name", "iter_batches"]
 
 POINTER = "CURRENT"
 VERSIONS = "versions"
@@ -261,13 +261,14 @@ class IndexStore:
         return chromadb.PersistentClient(path=str(path or self.version_dir(version) / "chroma"),
                                          settings=chroma_settings)
 
-    def open_reader(self, version: str | None = None) -> IndexReader:
+    def readable_version(self, version: str | None = None) -> str:
+        """The version a reader may open (the current one by default); a clear error when there is none."""
         version = version or self.current()
         if version is None:
             raise IndexMissingError(self.missing_message())
         if not self._published(version):
             self.manifest(version)  # raises the clear "missing" message
-        return IndexReader(self, version)
+        return version
 
     # ------------------------------------------------------------ cleanup
     def drop_version(self, version: str) -> bool:
@@ -324,6 +325,3 @@ def iter_batches(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
-
-# Imported at the end: reader.py needs this module's names only lazily.
-from assistant.index.reader import IndexReader, ReaderCache  # noqa: E402

@@ -21,8 +21,9 @@ from assistant.index.store import IndexStore
 from assistant.index.writer import FaultFn, IndexWriter
 from assistant.ingest.chunking import chunk_stories
 from assistant.records import Chunk, Issue
+from assistant.sources.archive_file import parse_issues
 from assistant.sources.issuefile import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
-from assistant.sources.newsletter import IssueError, parse_date, parse_issues
+from assistant.sources.newsletter import IssueError, parse_date
 
 # Called with (done, total) while embedding, so the CLI and the UI can show progress.
 ProgressFn = Callable[[int, int], None]
@@ -290,7 +291,7 @@ class RemovalPlan:
 def plan_removal(settings: Settings, target: str, *, store: IndexStore | None = None) -> RemovalPlan:
     """The matches of `target` in the current version, read without taking the writer lock. `store` is the
     caller's IndexStore (Newsdesk passes its own); without one, one is made from `settings`."""
-    from assistant.index.store import ReaderCache
+    from assistant.index.reader import ReaderCache
 
     plan = RemovalPlan(target=target)
     reader = ReaderCache(store or IndexStore(settings)).get()

@@ -14,6 +14,7 @@ from assistant.config import Settings
 from assistant.embedding import Encoder
 from assistant.errors import EXPECTED
 from assistant.index.errors import IndexMissingError, IndexWriteError, one_line
+from assistant.index.reader import open_reader
 from assistant.index.sources import SourceRecord, SourceRegistry, source_reader
 from assistant.index.store import IndexStore
 from assistant.index.writer import FaultFn, IndexWriter
@@ -51,7 +52,7 @@ def _read_parent(store: IndexStore, version: str, notes: list[str]) -> dict[str,
     """The current version's chunks and embeddings by issue, or None when it cannot be read (a broken HNSW
     file, a server that is gone): then everything is read from the sources and embedded again."""
     try:
-        reader = store.open_reader(version)
+        reader = open_reader(store, version)
         try:
             rows = reader.vectors()
         finally:

@@ -20,6 +20,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.embedding import Encoder
 from assistant.embedding.encoder import Embedder
+from assistant.index.reader import open_reader
 from assistant.index.sources import SourceReadResult, SourceRecord, SourceRegistry, register_source_reader
 from assistant.index.store import IndexStore
 from assistant.index.writer import IndexWriter
@@ -301,7 +302,7 @@ def _links_missing(store: IndexStore, state: FeedState) -> bool:
             wanted.setdefault(alias.primary, []).extend(alias.links)
     if not wanted:
         return False
-    reader = store.open_reader()
+    reader = open_reader(store)
     try:
         chunks = reader.get_chunks(where={"story_id": {"$in": sorted(wanted)}})
     finally:

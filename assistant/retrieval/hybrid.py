@@ -15,7 +15,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.embedding import Encoder
 from assistant.errors import NewsdeskError
-from assistant.index.store import ReaderCache
+from assistant.index.reader import ReaderCache
 from assistant.records import Filters, ScoredChunk
 from assistant.retrieval.rerank import CrossEncoderReranker
 from assistant.retrieval.timeframe import ArchiveCalendar, TimeFrame, recency_bonus, resolve

@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 
 from assistant.records import Issue
+from assistant.sources.isolation import hostile_input
+from assistant.sources.issuefile import decode_bytes, read_issue_bytes
 from assistant.sources.mdx import mdx_meta, mdx_to_markdown
 from assistant.sources.newsletter import (
     _HEADING_RE,
@@ -26,6 +28,7 @@ from assistant.sources.newsletter import (
     link_text,
     links_of,
     parse_date,
+    parse_issue,
     parse_markdown_body,
     slugify,
 )
@@ -314,3 +317,22 @@ def _archive_title(body: str, level: int) -> str:
     tops = [m.group(2) for m in (_HEADING_RE.match(ln) for ln in body.split("\n")) if m and len(m.group(1)) == 1]
     return link_text(tops[0]).strip() if len(tops) == 1 else ""
 
+
+def parse_issues(
+    path: Path,
+    *,
+    raw: bytes | None = None,
+    issue_date: date | None = None,
+    source_name: str | None = None,
+) -> list[Issue]:
+    """Read an issue file that may hold several issues: a markdown archive whose top-level headings are dated
+    (one issue per dated section, see split_archive) or else one issue, as parse_issue. In an archive each
+    section keeps its heading's date; issue_date only fills sections whose heading has none."""
+    raw = read_issue_bytes(path, raw)
+    # BeautifulSoup, the e-mail parser and YAML can raise anything on a hostile file: one line, for that file only.
+    with hostile_input(IssueError, "cannot parse"):
+        if path.suffix.lower() in (".md", ".markdown", ".mdx"):
+            issues = split_archive(path, decode_bytes(raw), issue_date=issue_date, source_name=source_name)
+            if issues is not None:
+                return issues
+        return [parse_issue(path, raw=raw, issue_date=issue_date, source_name=source_name)]

@@ -10,7 +10,6 @@ from pathlib import Path
 import yaml
 
 from assistant.records import Issue, SourceKind, Story
-from assistant.sources.isolation import hostile_input
 from assistant.sources.issuefile import (
     IssueError,
     decode_bytes,
@@ -455,27 +454,4 @@ def build_stories(drafts: list[_Draft], *, issue_id: str, title: str, found: dat
             links=list(dict.fromkeys(all_links)), source_kind=SourceKind.NEWSLETTER, source_name=name,
         ))
     return stories
-
-
-def parse_issues(
-    path: Path,
-    *,
-    raw: bytes | None = None,
-    issue_date: date | None = None,
-    source_name: str | None = None,
-) -> list[Issue]:
-    """Read an issue file that may hold several issues: a markdown archive whose top-level headings are dated
-    (one issue per dated section, see archive_file) or else one issue, as parse_issue. In an archive each
-    section keeps its heading's date; issue_date only fills sections whose heading has none."""
-    raw = read_issue_bytes(path, raw)
-    # BeautifulSoup, the e-mail parser and YAML can raise anything on a hostile file: one line, for that file only.
-    with hostile_input(IssueError, "cannot parse"):
-        if path.suffix.lower() in (".md", ".markdown", ".mdx"):
-            # Imported here: archive_file builds on this module's markdown reader.
-            from assistant.sources.archive_file import split_archive
-
-            issues = split_archive(path, decode_bytes(raw), issue_date=issue_date, source_name=source_name)
-            if issues is not None:
-                return issues
-        return [parse_issue(path, raw=raw, issue_date=issue_date, source_name=source_name)]
 

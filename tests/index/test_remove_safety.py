@@ -6,7 +6,8 @@ import shutil
 from collections import defaultdict
 from pathlib import Path
 
-from assistant.index.store import IndexStore, ReaderCache
+from assistant.index.reader import ReaderCache
+from assistant.index.store import IndexStore
 from tests.conftest import run_cli
 
 

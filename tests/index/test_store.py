@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from assistant.index.errors import IndexMissingError
+from assistant.index.reader import ReaderCache
 from assistant.index.snapshot import READERS, sweep
-from assistant.index.store import POINTER, IndexStore, ReaderCache
+from assistant.index.store import POINTER, IndexStore
 from assistant.ingest.issues import ingest_paths
 from tests.conftest import make_settings
 from tests.index.conftest import SEED_FILE, index_state, seed_variant, tree_digest

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from assistant.records import Issue
-from assistant.sources.archive_file import heading_span
+from assistant.sources.archive_file import heading_span, parse_issues
 from assistant.sources.mdx import mdx_to_markdown
-from assistant.sources.newsletter import IssueError, parse_issue, parse_issues
+from assistant.sources.newsletter import IssueError, parse_issue
 from tests.conftest import SHARED
 from tests.requires import require, requires
 
