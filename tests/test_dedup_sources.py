@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.config import Settings
+from assistant.index.reader import open_reader
 from assistant.index.store import IndexStore
 from assistant.sources.feedstate import FeedState
 from tests.conftest import REPO, make_settings
@@ -47,7 +48,7 @@ def cli(tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch):
 
 def stories(settings: Settings) -> dict[str, tuple[str, str | None, tuple[str, ...]]]:
     """headline -> (kind, url, links) of every story in the current version, one row per story."""
-    reader = IndexStore(settings).open_reader()
+    reader = open_reader(IndexStore(settings))
     try:
         chunks = reader.get_chunks()
     finally:

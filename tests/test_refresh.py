@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.config import Settings
+from assistant.index.reader import open_reader
 from assistant.index.store import IndexStore
 from assistant.ingest.issues import ingest_paths, remove_target
 from assistant.ingest.refresh import FAILED, NOT_MODIFIED, OK, FeedOutcome, RefreshReport, refresh_feeds
@@ -47,7 +48,7 @@ def settings_for(tmp: Path, feeds: list[FeedSpec], **kw: object) -> Settings:
 
 
 def chunks_of(settings: Settings, **where: str) -> list:
-    reader = IndexStore(settings).open_reader()
+    reader = open_reader(IndexStore(settings))
     try:
         return reader.get_chunks(where=where or None)
     finally:
@@ -141,7 +142,7 @@ def lexical_hits(settings: Settings, query: str, **filters: list[str]) -> list:
     """What the BM25 side of the current version returns (through the reader, with its filter columns)."""
     from assistant.records import Filters
 
-    reader = IndexStore(settings).open_reader()
+    reader = open_reader(IndexStore(settings))
     try:
         return [s.chunk for s in reader.search_lexical(query, k=10, filters=Filters(**filters))]  # type: ignore[arg-type]
     finally:

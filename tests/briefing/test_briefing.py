@@ -21,6 +21,7 @@ from assistant.briefing.render import render
 from assistant.briefing.request import brief
 from assistant.briefing.salience import listing_kind
 from assistant.config import Settings
+from assistant.index.reader import open_reader
 from assistant.index.store import IndexStore
 from assistant.pipeline import Newsdesk
 from assistant.sources.newsletter import links_of, parse_issue
@@ -175,7 +176,7 @@ class TestSalience:
 class TestBrief:
     def test_sentences_are_quoted_from_the_cited_story(self, desk: Newsdesk, brief_settings: Settings) -> None:
         briefing = desk.brief(since=WEEK_339["since"], until=WEEK_339["until"], max_items=10)
-        reader = IndexStore(brief_settings).open_reader()
+        reader = open_reader(IndexStore(brief_settings))
         try:
             texts: dict[str, str] = {}
             for c in reader.get_chunks():
@@ -273,7 +274,7 @@ class TestHeadingsRemoved:
 def test_build_briefing_rejects_zero_items(brief_settings: Settings) -> None:
     from assistant.briefing.brief import BriefingError
 
-    reader = IndexStore(brief_settings).open_reader()
+    reader = open_reader(IndexStore(brief_settings))
     try:
         with pytest.raises(BriefingError):
             build_briefing(reader, max_items=0)

@@ -48,6 +48,7 @@ def expected_state(path: Path) -> set[tuple[str, str]]:
 def index_state(settings: Settings) -> tuple[str | None, set[tuple[str, str]], int]:
     """Open the current version the way a reader does and prove it whole: the manifest's count, the vector
     side and the BM25 side all agree. Returns (version, its chunks, manifest count)."""
+    from assistant.index.reader import open_reader
     from assistant.index.store import IndexStore
 
     store = IndexStore(settings)
@@ -55,7 +56,7 @@ def index_state(settings: Settings) -> tuple[str | None, set[tuple[str, str]], i
     if version is None:
         return None, set(), 0
     manifest = store.manifest(version)
-    reader = store.open_reader(version)
+    reader = open_reader(store, version)
     try:
         got = reader.collection.get(include=["metadatas"])
         dense = {(cid, str(m["content_hash"])) for cid, m in zip(got["ids"], got["metadatas"], strict=True)}

@@ -12,6 +12,7 @@ import pytest
 from llama_index.core.vector_stores.types import VectorStoreQuery
 
 from assistant.config import Settings
+from assistant.index.reader import open_reader
 from assistant.index.store import IndexStore, chroma_where
 from assistant.records import Filters
 
@@ -22,7 +23,7 @@ def _dates(value: int) -> date:
 
 @pytest.fixture(scope="module")
 def reader(corpus_index: Settings):
-    reader = IndexStore(corpus_index).open_reader()
+    reader = open_reader(IndexStore(corpus_index))
     yield reader
     reader.close()
 

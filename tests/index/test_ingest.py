@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from assistant.index.lock import WriterBusyError
+from assistant.index.reader import open_reader
 from assistant.index.store import IndexStore
 from assistant.ingest.issues import ingest_paths, remove_target
 from tests.conftest import SEED_DIR, make_settings
@@ -37,7 +38,7 @@ def test_ingest_is_incremental(tmp_path: Path, fake_embedder) -> None:
     changed = ingest_paths(settings, fake_embedder, [issue])
     assert changed.embedded == 1 and changed.removed == 1
     assert store.manifest().embedded_last_run == 1 and store.manifest().parent == first.version
-    reader = store.open_reader()
+    reader = open_reader(store)
     assert reader.count() == 4
     assert len(reader.lexical) == 4
     assert "Oracle" in " ".join(c.text for c in reader.get_chunks())
@@ -48,7 +49,7 @@ def test_remove_and_versions(tmp_path: Path, fake_embedder) -> None:
     settings = make_settings(tmp_path / "idx", keep_versions=2)
     ingest_paths(settings, fake_embedder, [SEED_DIR])
     store = IndexStore(settings)
-    issue_id = store.open_reader().get_chunks(limit=1)[0].issue_id
+    issue_id = open_reader(store).get_chunks(limit=1)[0].issue_id
     before = store.current()
     assert remove_target(settings, fake_embedder, issue_id) == 5
     assert store.manifest().chunks == 0

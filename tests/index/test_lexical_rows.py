@@ -16,6 +16,7 @@ import Stemmer
 from assistant.index.errors import IndexWriteError
 from assistant.index.lexical import LexicalIndex, _slim
 from assistant.index.lexical_rows import ROWS_FILE, TOKENS_FILE, LexicalRows, row_line
+from assistant.index.reader import open_reader
 from assistant.index.store import IndexStore
 from assistant.ingest.chunking import chunk_stories
 from assistant.ingest.issues import collect_files, ingest_paths, parse_files
@@ -121,7 +122,7 @@ def test_a_version_written_without_stored_rows_is_read_back_from_chroma(tmp_path
     issue.write_text(seed_variant("b"))
     second = ingest_paths(settings, fake_embedder, [issue])
     assert second.version and (store.version_dir(second.version) / "bm25" / ROWS_FILE).is_file()
-    reader = store.open_reader()
+    reader = open_reader(store)
     try:
         assert len(reader.lexical) == reader.count() == 4
         assert reader.lexical.search("HBM4 memory for AMD", k=1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.index.errors import IndexMissingError, IndexWriteError
+from assistant.index.reader import open_reader
 from assistant.index.sources import (
     SOURCE_READERS,
     SourceReadResult,
@@ -35,7 +36,7 @@ def issue(tmp_path: Path) -> Path:
 
 
 def headlines(settings) -> set[str]:
-    reader = IndexStore(settings).open_reader()
+    reader = open_reader(IndexStore(settings))
     try:
         return {c.headline for c in reader.get_chunks()}
     finally:
@@ -80,7 +81,7 @@ def test_rebuild_keeps_issues_whose_source_is_gone(tmp_path: Path, issue: Path, 
 def test_removed_stories_stay_removed(tmp_path: Path, issue: Path, fake_embedder) -> None:
     settings = make_settings(tmp_path / "idx")
     ingest_paths(settings, fake_embedder, [issue.parent])
-    reader = IndexStore(settings).open_reader()
+    reader = open_reader(IndexStore(settings))
     amd = next(c for c in reader.get_chunks() if c.headline == AMD)
     reader.close()
     assert remove_target(settings, fake_embedder, amd.story_id) == 1

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.index.reader import open_reader
 from assistant.index.store import IndexStore
 from assistant.ingest.issues import ingest_paths, remove_target
 from assistant.ingest.rebuild import rebuild_index
@@ -55,7 +56,7 @@ def test_every_feature_in_server_mode(chroma_server: ChromaServer, tmp_path: Pat
     assert len(store.chain()) == 2
 
     # remove one story; it stays out of a rebuild.
-    story_id = next(c.story_id for c in store.open_reader().get_chunks() if c.headline == AMD)
+    story_id = next(c.story_id for c in open_reader(store).get_chunks() if c.headline == AMD)
     assert remove_target(settings, embedder, story_id) == 1
     assert index_state(settings)[2] == 3
     rebuilt = rebuild_index(settings, embedder)

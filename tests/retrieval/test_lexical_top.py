@@ -14,6 +14,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.index.lexical import LexicalIndex
+from assistant.index.reader import open_reader
 from assistant.index.store import IndexStore
 from assistant.records import Chunk, Filters
 
@@ -23,7 +24,7 @@ QUERIES = ("What did OpenAI release?", "Rust compiler performance", "robots in w
 
 @pytest.fixture(scope="module")
 def reader(corpus_index: Settings):
-    reader = IndexStore(corpus_index).open_reader()
+    reader = open_reader(IndexStore(corpus_index))
     yield reader
     reader.close()
 
