@@ -29,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from typing import Any
 import click
 import httpx
 
+from app_startup import free_port, wait_for  # isort: skip
 from common import REPO, machine, machine_line, percentile, table, verdict, write_result  # isort: skip
 
 from tests.ui.gradio_http import GradioHttp  # noqa: E402 - REPO is on sys.path once common is imported
@@ -46,25 +46,6 @@ QUESTIONS = ["Who will supply HBM4 memory for AMD's MI455X?", "What did OpenAI r
              "What did Anthropic announce?", "What is new in Rust?"]
 MAX_CHECKED_PER_MINUTE = 10
 MAX_SLOWDOWN = 1.5
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(url: str, *, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback only
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 def ask_times(client: Any, stop: threading.Event | None, count: int) -> list[tuple[float, float]]:

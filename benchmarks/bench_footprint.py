@@ -20,20 +20,13 @@ from typing import Any
 import click
 import httpx
 
+from app_startup import free_port  # isort: skip
 from common import CACHE, REPO, machine, machine_line, rss_mib, table, verdict, write_result  # isort: skip
 from big_index import big_index  # noqa: E402
 from queries import QUESTIONS  # noqa: E402
 
 RSS_TARGET_MIB = 1.5 * 1024
 START_TARGET_S = 10.0
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def tree_rss_mib(pid: int) -> float:

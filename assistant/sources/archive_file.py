@@ -16,7 +16,7 @@ from pathlib import Path
 from assistant.records import Issue
 from assistant.sources.isolation import hostile_input
 from assistant.sources.issuefile import decode_bytes, read_issue_bytes
-from assistant.sources.mdx import mdx_meta, mdx_to_markdown
+from assistant.sources.mdx import RULE_RE, mdx_meta, mdx_to_markdown
 from assistant.sources.newsletter import (
     _HEADING_RE,
     _LINK_RE,
@@ -49,7 +49,6 @@ _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _YEAR_ONLY_RE = re.compile(r"^\W*((?:19|20)\d{2})\W*$")
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
 _TABLE_SEPARATOR_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
-_RULE_RE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 _ROW_NUMBER_RE = re.compile(r"^\s*\d{1,3}[.)]\s+")
 _BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
@@ -166,7 +165,7 @@ def _cut(lines: list[str], headings: list[tuple[int, int, str]], level: int) -> 
 def _drop_trailing_footer(section: _Section) -> None:
     """The archive's own footer ("Subscribe to ...", "Join our Discord") follows a thematic break after the last
     issue's content."""
-    rules = [i for i, line in enumerate(section.lines) if _RULE_RE.match(line)]
+    rules = [i for i, line in enumerate(section.lines) if RULE_RE.match(line)]
     if rules and not any(_HEADING_RE.match(ln) or ln.lstrip().startswith("|") for ln in section.lines[rules[-1]:]):
         del section.lines[rules[-1]:]
 

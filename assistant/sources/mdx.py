@@ -27,7 +27,7 @@ _LINKED_IMAGE_RE = re.compile(r"^\s*\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)\s*$")
 _LINK_ONLY_RE = re.compile(r"^\[(?:\*\*)?[^\]]+?(?:\*\*)?\]\([^)\s]+\)$")
 _BOLD_ONLY_RE = re.compile(r"^\*\*([^*]+)\*\*(:?)$")
 _LINK_ITEM_RE = re.compile(r"^\[[^\]]+\]\([^)\s]+\)")
-_RULE_RE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
+RULE_RE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 _US_DATE_RE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
 
 
@@ -225,7 +225,7 @@ def _restructure(text: str, *, title: str) -> str:
         if bullet and is_sponsor_label(bullet.group(2)):
             continue
         standalone = stripped and _blank(lines, idx - 1) and _blank(lines, idx + 1)
-        if section is not None and standalone and _RULE_RE.match(line):
+        if section is not None and standalone and RULE_RE.match(line):
             if in_lead:
                 out.extend(["", f"{'#' * section[0]} {section[1]}", ""])
             in_lead, fresh = False, in_lead or fresh
