@@ -24,8 +24,11 @@ $(VENV)/.installed-test: $(VENV)/.installed
 setup: $(VENV)/.installed
 setup-test: $(VENV)/.installed-test
 
+# export-onnx: once (~7 s; 87 MB in indexes/onnx-cache), then cold `newsdesk ask`/`search`/`coverage` start
+# without torch (docs/performance.md); a no-op after that.
 index: setup
 	$(VENV)/bin/newsdesk ingest corpus/issues --if-missing
+	$(VENV)/bin/newsdesk export-onnx
 
 run: index
 	$(PY) app.py

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     feeds_file: Path = Field(default=REPO_ROOT / "corpus" / "feeds.opml", description="OPML feed list.")
     collection: str = Field(default="newsdesk", min_length=3, description="Chroma collection name.")
     chroma_url: str | None = Field(default=None, description="Use a Chroma server instead of the embedded store.")
+    chroma_timeout: float = Field(default=60.0, gt=0, le=3600,
+                                  description="Seconds to wait for each reply of the Chroma server.")
 
     embed_model: str | None = Field(
         default=None, description="sentence-transformers name or path; default: the bundled all-MiniLM-L6-v2."
@@ -66,6 +68,13 @@ class Settings(BaseSettings):
     llm_context_window: int = Field(default=4096, ge=512, description="Context window of the LLM, in tokens.")
     llm_sources: int = Field(default=5, ge=1, le=20, description="Retrieved stories numbered in the LLM prompt.")
     llm_source_words: int = Field(default=220, ge=20, le=2000, description="Words of each story in the prompt.")
+    # Briefings with an LLM (assistant/answer/brief_writer.py, docs/briefings.md): opt-in through answer_mode.
+    brief_llm_items: int = Field(default=10, ge=0, le=100,
+                                 description="Briefing items (the first N) whose sentences the LLM writes when "
+                                             "answer_mode names an LLM; the rest stay extractive. 0: none.")
+    brief_llm_timeout: float = Field(default=60.0, gt=0, le=600,
+                                     description="Seconds one briefing item's LLM call may take; past it the "
+                                                 "briefing falls back to extractive sentences.")
     verify_policy: str = Field(default="drop", pattern="^(drop|flag)$",
                                description="Unsupported answer sentences: drop them or flag them (unverified).")
     # Calibrated on tests/data/verify_pairs.jsonl: supported paraphrases score >= 0.65, unsupported claims that
@@ -92,6 +101,9 @@ class Settings(BaseSettings):
                                   description="Bonus for a story dated on the as-of date (no time phrase).")
     recency_half_life_days: float = Field(default=14.0, gt=0, le=3650, description="Days for the bonus to halve.")
     recent_pass: bool = Field(default=True, description="A second vector query over the recent weeks for candidates.")
+    named_version_weight: float = Field(
+        default=0.15, ge=0.0, le=1.0,
+        description="Bonus for a chunk that names the release a question names (\"Kubernetes 1.24\"); 0 turns it off.")
 
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answerer, AnswerEvent, final_answer, make_answerer, stream_answer
 from assistant.archive.answers import KINDS as ARCHIVE_KINDS
-from assistant.archive.answers import coverage_answer
+from assistant.archive.answers import coverage_answer, is_name
 from assistant.archive.search import ArchiveDeps, ArchiveHit, ArchiveResult, find_mentions, search_archive
 from assistant.archive.timeline import Coverage, build_coverage, coverage, explore
-from assistant.config import Settings
+from assistant.config import AnswerMode, Settings
 from assistant.embedding.encoder import Embedder
 from assistant.index.errors import IndexUnavailableError, chroma_failures, one_line
 from assistant.index.reader import ReaderCache
@@ -23,13 +23,14 @@ from assistant.index.store import IndexStore
 from assistant.ingest.issues import IngestReport, ProgressFn, RemovalPlan, ingest_paths
 
 if TYPE_CHECKING:
+    from assistant.answer.brief_writer import LLMItemWriter
     from assistant.briefing.brief import Briefing
     from assistant.ingest.rebuild import RebuildReport
     from assistant.ingest.refresh import RefreshHooks, RefreshReport
     from assistant.sources.feedlist import FeedList, FeedSpec
 from assistant.errors import NewsdeskError
 from assistant.records import Answer, Chunk, Citation, Filters
-from assistant.retrieval.hybrid import HybridRetriever, SearchResult
+from assistant.retrieval.hybrid import HybridSearch, SearchResult
 from assistant.routing import QuestionKind, Route, route
 
 # "summarize issue #339", "the latest issue", "issue 339"
@@ -58,17 +59,30 @@ class Stats:
 
 
 class Newsdesk:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, quick_start: bool = False) -> None:
+        """`quick_start`: for a short-lived process that reads (the CLI's ask, search, coverage, chat: a cold
+        start in seconds, docs/performance.md). It embeds with the model's ONNX export when one is cached
+        (`newsdesk export-onnx`) even with the torch backend, the same vectors without importing torch
+        (assistant/embedding/encoder.py), and searches with `HybridSearch` and reads the BM25 side without
+        LlamaIndex's wrappers: the same search and the same rows, without importing LlamaIndex. The app and
+        every write keep the defaults (LlamaIndex's retriever, the configured backend)."""
         self.settings = settings
+        self.quick_start = quick_start
         self.store = IndexStore(settings)
-        self.readers = ReaderCache(self.store)
+        self.readers = ReaderCache(self.store, llama_index=not quick_start)
 
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder.from_settings(self.settings)
+        return Embedder.from_settings(self.settings, onnx_if_exported=self.quick_start)
 
     @cached_property
-    def retriever(self) -> HybridRetriever:
+    def retriever(self) -> HybridSearch:
+        """LlamaIndex's retriever (`HybridRetriever`, retrieval/retriever.py); with `quick_start` the same search
+        as a `HybridSearch`."""
+        if self.quick_start:
+            return HybridSearch.from_settings(self.settings, readers=self.readers, embedder=self.embedder)
+        from assistant.retrieval.retriever import HybridRetriever
+
         return HybridRetriever.from_settings(self.settings, readers=self.readers, embedder=self.embedder)
 
     @cached_property
@@ -137,7 +151,11 @@ class Newsdesk:
         hits: dict[str, ArchiveHit] = {}
         # "React Forget / the React Compiler": either name counts.
         for alternative in [t for t in re.split(r"\s+/\s+|\s+or\s+", routed.term) if t.strip()] or [routed.term]:
-            for hit in find_mentions(self.archive_deps, alternative, filters=plan.filters)[1]:
+            found = find_mentions(self.archive_deps, alternative, filters=plan.filters,
+                                  near=is_name(alternative))[1]
+            if not found and is_name(alternative):  # nothing holds the name's words together: anywhere, then
+                found = find_mentions(self.archive_deps, alternative, filters=plan.filters)[1]
+            for hit in found:
                 hits.setdefault(hit.story_id, hit)
         described = plan.filters.describe() if plan.filters else ""
         cov = build_coverage(routed.term, [], list(hits.values()), filters=described)
@@ -148,7 +166,8 @@ class Newsdesk:
     def briefing_answer(self, question: str, *, filters: Filters | None = None,
                         as_of: date | None = None) -> Answer:
         """A briefing asked in the chat ("what's new since the last issue?", "summarize issue #339", "what happened
-        this week?") as an Answer: one cited line per story cluster, most salient first."""
+        this week?") as an Answer: one cited line per story cluster, most salient first. Extractive in every answer
+        mode: a chat turn is one answer, not one LLM call per story cluster."""
         from assistant.briefing.brief import BriefingError
 
         sources = list(filters.sources) if filters else []
@@ -162,7 +181,7 @@ class Newsdesk:
         try:
             if issue:
                 briefing = self.brief(issue=issue.group(1) or issue.group(2) or "latest", sources=sources,
-                                      as_of=as_of, max_items=8)
+                                      as_of=as_of, max_items=8, mode=AnswerMode.EXTRACTIVE)
             else:
                 plan = self.retriever.plan(question, filters=filters, as_of=as_of)
                 window = plan.frame.window if plan.frame else None
@@ -171,7 +190,7 @@ class Newsdesk:
                 if filters and filters.since:
                     since = filters.since
                 briefing = self.brief(since=since, until=until or (filters.until if filters else None),
-                                      sources=sources, as_of=as_of, max_items=8)
+                                      sources=sources, as_of=as_of, max_items=8, mode=AnswerMode.EXTRACTIVE)
         except BriefingError as exc:
             return Answer(answer=f"No briefing: {exc}", refused=True, kind="briefing")
         if not briefing.items:
@@ -221,12 +240,24 @@ class Newsdesk:
 
     def brief(self, *, since: str | date | None = "last-issue", until: date | None = None, issue: str | None = None,
               sources: list[str] | None = None, sections: list[str] | None = None, as_of: date | None = None,
-              max_items: int = 10) -> Briefing:
-        """Story clusters of a window ranked by salience, or one issue's summary (assistant/briefing/)."""
+              max_items: int = 10, mode: AnswerMode | str | None = None) -> Briefing:
+        """Story clusters of a window ranked by salience, or one issue's summary (assistant/briefing/). `mode`
+        (default: settings.answer_mode): with an LLM, the first settings.brief_llm_items items' sentences are
+        written by it and verified (assistant/answer/brief_writer.py); extractive otherwise and on any failure."""
         from assistant.briefing.request import brief
 
         return brief(self.readers.get(), since=since, until=until, issue=issue, sources=sources,
-                     sections=sections, as_of=as_of, max_items=max_items)
+                     sections=sections, as_of=as_of, max_items=max_items, writer=self.brief_writer(mode))
+
+    def brief_writer(self, mode: AnswerMode | str | None = None) -> LLMItemWriter | None:
+        """The LLM that writes briefing sentences, or None for extractive briefings (the default)."""
+        chosen = AnswerMode(mode or self.settings.answer_mode)
+        if chosen is AnswerMode.EXTRACTIVE or self.settings.brief_llm_items < 1:
+            return None
+        from assistant.answer.brief_writer import LLMItemWriter
+
+        return LLMItemWriter.from_settings(self.settings.model_copy(update={"answer_mode": chosen}),
+                                           embedder=self.embedder)
 
     def ingest(self, paths: list[Path], *, issue_date: date | None = None, source_name: str | None = None,
                wait_seconds: float = 0.0, progress: ProgressFn | None = None) -> IngestReport:

@@ -3,9 +3,11 @@
 - `newsdesk --help`
 - `newsdesk ask --url URL QUESTION` against a running app (started here on a free loopback port unless --url is
   given; one untimed question first, so the app has its model loaded as a running app does)
-- `newsdesk ask QUESTION` cold, without an app (loads the model and the index itself)
+- `newsdesk ask QUESTION` cold, without an app (loads the model and the index itself): with the model's ONNX
+  export in place, as `make index` leaves it (`newsdesk export-onnx`, run here when missing); `--without-onnx`
+  times the case without it (a fresh clone before `make index`: torch is loaded), using an empty ONNX cache
 
-    python benchmarks/bench_cli.py [--index-dir DIR] [--runs 5] [--url http://127.0.0.1:7860]
+    python benchmarks/bench_cli.py [--index-dir DIR] [--runs 5] [--url http://127.0.0.1:7860] [--without-onnx]
 
 Wall time moves with whatever else shares the cores; the CPU column (user + system of the process and its
 children) shows what the command itself costs.
@@ -19,6 +21,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -67,7 +70,9 @@ def series(label: str, args: list[str], env: dict[str, str], runs: int) -> dict[
 @click.option("--runs", type=click.IntRange(1, 50), default=5, show_default=True, help="Runs of each command.")
 @click.option("--url", help="A running app to ask (default: start one here on the index).")
 @click.option("--question", default=QUESTION, show_default=True)
-def main(index_dir: Path, runs: int, url: str | None, question: str) -> None:
+@click.option("--without-onnx", is_flag=True,
+              help="Time the cold ask without the ONNX export (an empty NEWSDESK_ONNX_CACHE): torch is loaded.")
+def main(index_dir: Path, runs: int, url: str | None, question: str, without_onnx: bool) -> None:
     """Median whole-process wall time of `newsdesk --help`, `ask --url` and a cold `ask`."""
     env = {k: v for k, v in os.environ.items() if k not in ("NEWSDESK_URL", "NEWSDESK_HOST", "NEWSDESK_PORT")}
     env.update({"NEWSDESK_INDEX_DIR": str(index_dir), "GRADIO_ANALYTICS_ENABLED": "False",
@@ -76,6 +81,10 @@ def main(index_dir: Path, runs: int, url: str | None, question: str) -> None:
         print(f"building an index of corpus/issues in {index_dir} ...", flush=True)
         subprocess.run([*newsdesk(), "ingest", str(REPO / "corpus" / "issues")], cwd=REPO, env=env, check=True,
                        stdout=subprocess.DEVNULL)
+    if without_onnx:
+        env["NEWSDESK_ONNX_CACHE"] = tempfile.mkdtemp(prefix="bench-cli-no-onnx-")
+    else:  # as `make index` leaves it; prints "already exported" or the time the export took
+        subprocess.run([*newsdesk(), "export-onnx"], cwd=REPO, env=env, check=True)
     info = machine()
     results: dict[str, object] = {"help": series("--help", ["--help"], env, runs)}
     app = None
@@ -105,10 +114,12 @@ def main(index_dir: Path, runs: int, url: str | None, question: str) -> None:
         ["newsdesk --help", med["help"], cpu["help"], "-"],
         ["newsdesk ask --url (app running)", med["ask_url"], cpu["ask_url"],
          f"<= {REMOTE_TARGET_S:g} s {verdict(med['ask_url'], REMOTE_TARGET_S, at_most=True)}"],
-        ["newsdesk ask (cold, no app)", med["ask_cold"], cpu["ask_cold"],
+        [f"newsdesk ask (cold, no app{', no ONNX export' if without_onnx else ''})", med["ask_cold"],
+         cpu["ask_cold"],
          f"<= {COLD_TARGET_S:g} s {verdict(med['ask_cold'], COLD_TARGET_S, at_most=True)}"],
     ]))
     write_result("bench_cli", {"machine": info, "index_dir": str(index_dir), "runs": runs, "question": question,
+                               "onnx_export": not without_onnx,
                                "newsdesk": shutil.which("newsdesk") or " ".join(newsdesk()), **results})
 
 

@@ -6,9 +6,12 @@ feeds: parse_feed), the story found, its first chunk made as ingest makes it and
 Embedder. The decision is `SameEventRule.why`, the rule the clusterer applies to a window's stories. Name
 rarity and hub links are learned from every story of the files the pairs reference (about 11k stories).
 
-Thresholds are chosen by a grid search that maximises recall at precision >= 0.9 (else F1). "In-sample" picks
-them on all pairs; "held-out" is leave-one-source-out: for each newsletter (or feed) the pairs involving it are
-scored with thresholds picked on the other pairs only. The shipped defaults are printed beside both.
+Thresholds are chosen by a grid search that maximises recall at precision >= 0.9 (else F1), recall counted in whole
+pairs with a tolerance of one: a looser rule must find at least two more same-event pairs than a stricter one, so
+no threshold moves on the evidence of a single pair; within the tolerance the more precise rule wins, then the one
+finding more, then the stricter. "In-sample" picks them on all pairs; "held-out" is leave-one-source-out: for each
+newsletter (or feed) the pairs involving it are scored with thresholds picked on the other pairs only. The shipped
+defaults are printed beside both.
 
     .venv/bin/python benchmarks/bench_clusters.py            # vectors cached in /tmp/newsdesk-bench-clusters
 """
@@ -47,6 +50,9 @@ GRID = {
     "max_days": [7, 10, 14, 21],
 }
 TARGET_P, TARGET_R = 0.9, 0.8
+# A rule finding one same-event pair more than a stricter one is no better: one pair is not evidence (with Last
+# Week in AI held out, one Guardian pair alone moved cosine_with_name from 0.60 to 0.525).
+RECALL_TOLERANCE = 1
 
 
 @dataclass
@@ -185,16 +191,19 @@ def rules() -> list[SameEventRule]:
 
 
 def pick(pairs: list[Pair], stats: NameStats, hubs: frozenset[str]) -> tuple[SameEventRule, dict[str, float]]:
-    """Highest recall at precision >= TARGET_P (else highest F1); ties go to the stricter rule."""
-    best: tuple[tuple[float, ...], SameEventRule, dict[str, float]] | None = None
-    for rule in rules():
-        s = scores(pairs, decide(pairs, rule, stats, hubs))
-        key = ((1.0, s["recall"], s["precision"]) if s["precision"] >= TARGET_P else (0.0, s["f1"], s["precision"]))
-        key += (rule.cosine_alone, rule.cosine_with_name, -rule.max_name_share, -rule.max_days)
-        if best is None or key > best[0]:
-            best = (key, rule, s)
-    assert best is not None
-    return best[1], best[2]
+    """Highest recall at precision >= TARGET_P, within RECALL_TOLERANCE pairs of the highest: among those the most
+    precise, then the one finding more, then the stricter. Without such a rule, the highest F1."""
+    scored = [(rule, scores(pairs, decide(pairs, rule, stats, hubs))) for rule in rules()]
+
+    def strict(rule: SameEventRule) -> tuple[float, ...]:
+        return (rule.cosine_alone, rule.cosine_with_name, -rule.max_name_share, -rule.max_days)
+
+    feasible = [(rule, s) for rule, s in scored if s["precision"] >= TARGET_P]
+    if not feasible:
+        return max(scored, key=lambda rs: (rs[1]["f1"], rs[1]["precision"], *strict(rs[0])))
+    most = max(s["tp"] for _, s in feasible)
+    near = [(rule, s) for rule, s in feasible if s["tp"] >= most - RECALL_TOLERANCE]
+    return max(near, key=lambda rs: (rs[1]["precision"], rs[1]["tp"], *strict(rs[0])))
 
 
 def main() -> int:
@@ -223,11 +232,14 @@ def main() -> int:
     ship = scores(pairs, decide(pairs, shipped, stats, hubs))
     distinct = [p for p in pairs if p.a.story_id != p.b.story_id]
     ship_distinct = scores(distinct, decide(distinct, shipped, stats, hubs))
+    held_distinct = scores(distinct, [held_said[p.id] for p in distinct])
     print()
     print(table("Held out, by fold (thresholds picked on the other folds: alone/with name/name share/days)",
                 ["fold", "pairs", "same", "tp", "fp", "fn", "thresholds"], fold_rows))
     print()
     rows = [["held-out (leave one source out)", held["precision"], held["recall"], held["tp"], held["fp"], held["fn"]],
+            ["held-out, distinct stories only", held_distinct["precision"], held_distinct["recall"],
+             held_distinct["tp"], held_distinct["fp"], held_distinct["fn"]],
             ["in-sample (picked on all pairs)", in_scores["precision"], in_scores["recall"], in_scores["tp"],
              in_scores["fp"], in_scores["fn"]],
             ["shipped defaults", ship["precision"], ship["recall"], ship["tp"], ship["fp"], ship["fn"]],
@@ -238,17 +250,18 @@ def main() -> int:
     print(f"in-sample pick: {in_rule}")
     print(f"shipped:        {shipped}")
     said = decide(pairs, shipped, stats, hubs)
-    print("\nshipped rule's errors:")
-    for p, r in zip(pairs, said, strict=True):
-        if bool(r) != p.same:
-            print(f"  {'FP' if r else 'FN'} {p.id} [{p.kind}] cos {float(p.a.vector @ p.b.vector):.3f} "
-                  f"{p.a.headline[:45]!r} ~ {p.b.headline[:45]!r}{': ' + r if r else ''}")
+    for title, decided in (("shipped rule's errors", said), ("held-out errors", [held_said[p.id] for p in pairs])):
+        print(f"\n{title}:")
+        for p, r in zip(pairs, decided, strict=True):
+            if bool(r) != p.same:
+                print(f"  {'FP' if r else 'FN'} {p.id} [{p.kind}] cos {float(p.a.vector @ p.b.vector):.3f} "
+                      f"{p.a.headline[:45]!r} ~ {p.b.headline[:45]!r}{': ' + r if r else ''}")
     reasons = Counter((r or "").split(",")[0] for p, r in zip(pairs, said, strict=True) if p.same and r)
     print("true positives by reason:", dict(reasons))
     path = write_result("bench_clusters", {
         "pairs": len(pairs), "left_out": missing, "one_parsed_story": len(same_story), "held_out": held,
         "in_sample": in_scores, "in_sample_rule": in_rule.__dict__, "shipped": ship, "shipped_rule": shipped.__dict__,
-        "shipped_distinct_stories": ship_distinct, "folds": fold_rows,
+        "shipped_distinct_stories": ship_distinct, "held_out_distinct_stories": held_distinct, "folds": fold_rows,
         "met": held["precision"] >= TARGET_P and held["recall"] >= TARGET_R})
     print(f"\nwritten to {path}")
     return 0

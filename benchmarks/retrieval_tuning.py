@@ -41,7 +41,7 @@ from assistant.evaluation.runner import prepare_index, split_of  # noqa: E402
 from assistant.index.reader import ReaderCache  # noqa: E402
 from assistant.index.store import IndexStore  # noqa: E402
 from assistant.records import Filters  # noqa: E402
-from assistant.retrieval.hybrid import HybridRetriever  # noqa: E402
+from assistant.retrieval.retriever import HybridRetriever  # noqa: E402
 
 LEXICAL = (0.0, 0.1, 0.15, 0.2, 0.3)
 RECENCY = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)

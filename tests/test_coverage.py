@@ -117,3 +117,21 @@ def test_cli_search_and_coverage(seed_index: Settings) -> None:
 
     bad = run_cli("coverage", "HBM4", "--since", "2026-05-01", "--until", "2026-01-01", "--index-dir", index)
     assert bad.returncode != 0 and "date range is empty" in bad.stderr and "Traceback" not in bad.stderr
+
+
+
+class TestNames:
+    def test_multi_word_names_are_found_with_their_words_together(self) -> None:
+        from assistant.archive.answers import is_name
+        from assistant.archive.search import _in_order_near
+
+        for term in ("Rust GPU", "React Forget", "Llama 3", "KubeCon India"):
+            assert is_name(term), term
+        # One word needs nothing more; a described topic is words, not a name.
+        for term in ("Groq", "AMD's HBM4 deal", "the React compiler", "A B C D E"):
+            assert not is_name(term), term
+        assert _in_order_near(["see", "kubecon", "cloudnativecon", "india", "cfp"], ["kubecon", "india"])
+        assert _in_order_near(["state", "of", "rust", "gpu", "programming"], ["rust", "gpu"])
+        # "React Native ... don't forget to mention": the words are there, far apart.
+        assert not _in_order_near(["react", "native", "role", "pay", "bonus", "dm", "don't", "forget", "mention"], ["react", "forget"])
+        assert not _in_order_near(["gpu", "rust"], ["rust", "gpu"])

@@ -29,7 +29,7 @@ def cli(tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch):
     from assistant.cli.main import main
     from assistant.embedding.encoder import Embedder
 
-    monkeypatch.setattr(Embedder, "from_settings", classmethod(lambda cls, s: embedder))  # load the model once
+    monkeypatch.setattr(Embedder, "from_settings", classmethod(lambda cls, s, **kw: embedder))  # load the model once
     shutil.copy(FEED, tmp_path / "rubenerd.rss")
     (tmp_path / "issues").mkdir()
     shutil.copy(ISSUE, tmp_path / "issues" / ISSUE.name)

@@ -36,7 +36,7 @@ def cli(tmp_path: Path, fake_embedder, monkeypatch: pytest.MonkeyPatch):
     from assistant.cli.main import main
     from assistant.embedding.encoder import Embedder
 
-    monkeypatch.setattr(Embedder, "from_settings", classmethod(lambda cls, s: fake_embedder))
+    monkeypatch.setattr(Embedder, "from_settings", classmethod(lambda cls, s, **kw: fake_embedder))
     env = {"NEWSDESK_FEEDS_FILE": str(tmp_path / "feeds.opml"), "NEWSDESK_INDEX_DIR": str(tmp_path / "index"),
            "NEWSDESK_FETCH_ALLOW": "127.0.0.1", "NEWSDESK_FEED_TIMEOUT": "2", "NEWSDESK_FEED_RETRIES": "0"}
     runner = CliRunner()

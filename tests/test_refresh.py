@@ -357,7 +357,7 @@ def test_refresh_command_prints_embeddings(tmp_path: Path, embedder, monkeypatch
     from assistant.cli.main import main
     from assistant.embedding.encoder import Embedder
 
-    monkeypatch.setattr(Embedder, "from_settings", classmethod(lambda cls, s: embedder))
+    monkeypatch.setattr(Embedder, "from_settings", classmethod(lambda cls, s, **kw: embedder))
     (tmp_path / "f.xml").write_bytes(rss("Desk", [item(1, "Ferries resume after the storm.")]))
     flist = FeedList(path=tmp_path / "feeds.opml", feeds=[FeedSpec(url="f.xml"), FeedSpec(url="gone.xml")])
     flist.save()

@@ -61,6 +61,8 @@ SKIP_RE = re.compile(r"^(related|see also|read more|more)\s*:", re.I)
 MIN_SENTENCE_WORDS = 4
 FULL_SENTENCE_WORDS = 8
 MAX_SENTENCE_WORDS = 70
+# A sentence that continues its headline is quoted with it when the headline is a name, not a title.
+HEADLINE_PREFIX_WORDS = 8
 DUPLICATE_COSINE = 0.88
 MAX_CANDIDATES_PER_STORY = 10
 # story ids -> {story id: the story's first chunk}; supplied by the pipeline, which owns the index reader.
@@ -144,7 +146,9 @@ def _candidates(hits: list[ScoredChunk]) -> list[_Candidate]:
         # A story's text starts with its headline; a headless one (a passage, a bullet) starts with its news.
         lines = sentences[1:] if headline else sentences
         body = [s for s in lines if " ".join(_clean(s).lower().split()).rstrip(".") not in headline]
-        accepted = [s for s in map(_clean, body) if _usable(s)]
+        lead = _clean(hit.chunk.headline) if hit.chunk.chunk_index == 0 else ""
+        accepted = [c.text for c in _claims(list(map(_clean, body)), headline=lead)
+                    if _usable(c.text, continuation=c.continuation)]
         if not accepted and hit.chunk.headline and _usable(_clean(hit.chunk.headline)):
             accepted = [_clean(hit.chunk.headline)]  # a headline-only item (a link in a list): that is its news
         pos = 0
@@ -162,11 +166,35 @@ def _candidates(hits: list[ScoredChunk]) -> list[_Candidate]:
     return out
 
 
-def _usable(sentence: str) -> bool:
+@dataclass(frozen=True)
+class _Claim:
+    text: str
+    continuation: bool  # starts lower-case by design: it continues the headline or a clause list
+
+
+def _claims(body: list[str], *, headline: str) -> list[_Claim]:
+    """The body's sentences as claims. Link-list newsletters write "**Evo** - a 7B model ...; the model, trained
+    on ..., can ...": the first sentence continues the headline (so it is quoted with it, as the source reads)
+    and a long sentence is a list of clauses, each its own claim. Both start lower-case, which elsewhere marks a
+    fragment cut off by a chunk boundary."""
+    out: list[_Claim] = []
+    for i, sentence in enumerate(body):
+        first = bool(headline) and i == 0 and sentence[:1].islower()
+        parts = [sentence]
+        if len(sentence.split()) > MAX_SENTENCE_WORDS and "; " in sentence:
+            parts = [p.strip() for p in sentence.split("; ") if p.strip()]
+        for j, part in enumerate(parts):
+            if first and j == 0 and len(headline.split()) <= HEADLINE_PREFIX_WORDS:
+                part = f"{headline} - {part}"
+            out.append(_Claim(part, continuation=(first and j == 0) or j > 0))
+    return out
+
+
+def _usable(sentence: str, *, continuation: bool = False) -> bool:
     words = len(sentence.split())
     return (MIN_SENTENCE_WORDS <= words <= MAX_SENTENCE_WORDS and not LINKY_RE.search(sentence)
             and not SKIP_RE.match(sentence) and not INSTRUCTION_RE.search(sentence)
-            and not sentence[:1].islower()  # a fragment cut from something before it
+            and (continuation or not sentence[:1].islower())  # else a fragment cut from something before it
             and sentence.count("|") < 2)  # a markdown table row (This Week in Rust's perf triage), not a claim
 
 

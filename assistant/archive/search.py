@@ -31,7 +31,7 @@ from assistant.terms import bm25_tokenize
 if TYPE_CHECKING:
     from assistant.embedding.protocol import Encoder
     from assistant.index.reader import IndexReader, ReaderCache
-    from assistant.retrieval.hybrid import HybridRetriever
+    from assistant.retrieval.hybrid import HybridSearch
 
 # The lexical side is asked for at most this many chunks holding any query word; mentions are found among them.
 LEXICAL_DEPTH = 5000
@@ -46,7 +46,7 @@ class ArchiveDeps:
     weight of the lexical side in the blend, and the check every query passes (whitespace folded, length)."""
 
     readers: ReaderCache
-    retriever: HybridRetriever
+    retriever: HybridSearch
     embedder: Encoder
     lexical_weight: float
     check_query: Callable[[str], str]
@@ -107,6 +107,7 @@ class _Query:
     text: str
     terms: list[str]  # stemmed, stopwords removed, as the BM25 side tokenises
     phrases: list[str] = field(default_factory=list)
+    near: bool = False  # the terms stand together, in order (a name: "KubeCon India", "kubecon-...-india")
 
 
 def _tokens(texts: list[str], stemmer: Any) -> list[list[str]]:
@@ -128,8 +129,21 @@ def _mentions(chunks: list[Chunk], query: _Query, stemmer: Any) -> list[bool]:
     out = []
     for chunk, words in zip(chunks, toks, strict=True):
         low = chunk.text.lower()
-        out.append(need <= set(words) and all(p in low for p in query.phrases))
+        out.append(need <= set(words) and all(p in low for p in query.phrases)
+                   and (not query.near or _in_order_near(words, query.terms)))
     return out
+
+
+# Words of a name may be this many tokens apart: "KubeCon India" is also "kubecon-cloudnativecon-india" in a link.
+NEAR_GAP = 3
+
+
+def _in_order_near(words: list[str], terms: list[str]) -> bool:
+    """Whether the terms occur in this order, each within NEAR_GAP tokens of the one before."""
+    ends = [i for i, w in enumerate(words) if w == terms[0]] if terms else []
+    for term in terms[1:]:
+        ends = [j for j, w in enumerate(words) if w == term and any(0 < j - i <= NEAR_GAP for i in ends)]
+    return bool(ends)
 
 
 def _cosines(reader: IndexReader, ids: list[str], vector: np.ndarray) -> dict[str, float]:
@@ -169,9 +183,10 @@ def _hit(chunk: Chunk, score: float, snippet: str) -> ArchiveHit:
                       kind=chunk.source_kind)
 
 
-def find_mentions(deps: ArchiveDeps, query: str, *,
-                  filters: Filters | None = None) -> tuple[_Query, list[ArchiveHit]]:
-    """Every story (best chunk per story) that mentions the query, most relevant first."""
+def find_mentions(deps: ArchiveDeps, query: str, *, filters: Filters | None = None,
+                  near: bool = False) -> tuple[_Query, list[ArchiveHit]]:
+    """Every story (best chunk per story) that mentions the query, most relevant first; with `near`, only where
+    its words stand together in order (a name)."""
     from assistant.retrieval.hybrid import check_filters
 
     text = deps.check_query(query)
@@ -181,6 +196,7 @@ def find_mentions(deps: ArchiveDeps, query: str, *,
     lexical = reader.lexical
     stemmer = lexical.stemmer
     parsed = _parse_query(text, stemmer)
+    parsed.near = near
     if not parsed.terms and not parsed.phrases:
         return parsed, []
     depth = min(LEXICAL_DEPTH, max(len(lexical), 1))

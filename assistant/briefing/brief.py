@@ -4,7 +4,9 @@ with the first story that covered it.
 
 Sentences are extractive: the first sentences of the cluster's best story (the one its issue placed and spaced
 most prominently), skipping "Related:" link lists, fragments and instruction-like text. Nothing is embedded: the
-vectors are the ones the index stores.
+vectors are the ones the index stores. With a `writer` (an LLM, opt-in; briefing/writer.py), the first items'
+sentences are written from their stories and verified instead, each citing its own stories; an item whose written
+sentences were all dropped, or that the writer could not serve, keeps its extractive sentences.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from assistant.briefing.clusters import SameEventRule, StoryCluster, StoryClusterer, StoryPoint
 from assistant.briefing.salience import Salience, SalienceRanker, SalienceWeights
 from assistant.briefing.window import ArchiveView, archive_view, story_points, vectors_of, window_story_ids
+from assistant.briefing.writer import ItemWriter, StoryText, WriteJob, write_items
 from assistant.errors import NewsdeskError
 from assistant.records import Filters
 from assistant.sources.text import split_sentences
@@ -77,19 +80,30 @@ class FirstCoverage:
 class BriefItem:
     rank: int
     headline: str
-    sentences: list[str]            # extractive, each from the story numbered `cite`
-    cite: int                       # the source the sentences (and the headline) come from
+    sentences: list[str]            # extractive: from the story numbered `cite`; "llm": verified, see sentence_cites
+    cite: int                       # the source the headline (and extractive sentences) come from
     sources: list[BriefSource]
     developing: bool = False
     first_covered: FirstCoverage | None = None
     listing: str | None = None      # "event listing", "job post", ...: never leads
     salience: dict[str, Any] = field(default_factory=dict)
+    written_by: str = "extractive"  # or "llm": the sentences were written by the LLM and verified
+    sentence_cites: list[list[int]] = field(default_factory=list)  # "llm": the sources each sentence cites
+
+    def cited(self) -> list[tuple[str, list[int]]]:
+        """The sentences with the sources they cite: extractive sentences as one run after which `cite` stands;
+        an LLM's one by one, each with its own citations."""
+        if self.written_by == "llm" and len(self.sentence_cites) == len(self.sentences):
+            return list(zip(self.sentences, self.sentence_cites, strict=True))
+        return [(" ".join(self.sentences), [self.cite])] if self.sentences else []
 
     def to_json(self) -> dict[str, Any]:
         return {"rank": self.rank, "headline": self.headline, "sentences": self.sentences, "cite": self.cite,
                 "sources": [asdict(s) for s in self.sources], "developing": self.developing,
                 "first_covered": asdict(self.first_covered) if self.first_covered else None,
-                "listing": self.listing, "salience": self.salience}
+                "listing": self.listing, "salience": self.salience, "written_by": self.written_by,
+                "sentence_cites": self.sentence_cites if self.written_by == "llm" else
+                [[self.cite] for _ in self.sentences]}
 
 
 @dataclass
@@ -110,6 +124,7 @@ class Briefing:
     clusters: int                   # story clusters they form
     items: list[BriefItem]
     index_version: str = ""
+    notes: list[str] = field(default_factory=list)  # one line each: why items kept extractive sentences
 
     @property
     def window(self) -> str:
@@ -123,7 +138,7 @@ class Briefing:
                 "until": self.until.isoformat() if self.until else None, "window": self.window,
                 "issue_id": self.issue_id, "filters": self.filters, "stories": self.stories,
                 "clusters": self.clusters, "index_version": self.index_version,
-                "items": [i.to_json() for i in self.items]}
+                "items": [i.to_json() for i in self.items], "notes": self.notes}
 
 
 def lead_sentences(story: StoryPoint, *, limit: int) -> list[str]:
@@ -192,9 +207,11 @@ def _first_coverage(reader: IndexReader, view: ArchiveView, ranked: list[tuple[S
 def build_briefing(reader: IndexReader, *, since: date | None = None, until: date | None = None,
                    sources: list[str] | None = None, sections: list[str] | None = None, issue_id: str | None = None,
                    max_items: int = DEFAULT_MAX_ITEMS, sentences: int = 2, title: str = "",
-                   rule: SameEventRule | None = None, weights: SalienceWeights | None = None) -> Briefing:
+                   rule: SameEventRule | None = None, weights: SalienceWeights | None = None,
+                   writer: ItemWriter | None = None) -> Briefing:
     """The briefing of the stories inside the filters (dates inclusive), or of one issue (`issue_id`: that
-    issue's stories in order of importance, one sentence each by default for a summary)."""
+    issue's stories in order of importance, one sentence each by default for a summary). With a `writer`, the
+    first `writer.max_items` items' sentences are written by it (briefing/writer.py), the rest stay extractive."""
     if max_items < 1:
         raise BriefingError("--max must be at least 1")
     filters = Filters(since=since, until=until, sources=list(sources or []), sections=list(sections or []),
@@ -224,9 +241,28 @@ def build_briefing(reader: IndexReader, *, since: date | None = None, until: dat
         items.append(BriefItem(rank=rank, headline=best.headline, sentences=lead_sentences(best, limit=sentences),
                                cite=listed[0].n, sources=listed, developing=first is not None,
                                first_covered=first, listing=sal.listing, salience=sal.to_json()))
+    notes = _write(items, [c for c, _ in top], writer, sentences=sentences) if writer is not None else []
     return Briefing(title=title or _title(filters, points), since=since, until=until, issue_id=issue_id,
                     filters=filters.describe(), stories=len(points), clusters=len(clusters), items=items,
-                    index_version=reader.version)
+                    index_version=reader.version, notes=notes)
+
+
+def _write(items: list[BriefItem], clusters: list[StoryCluster], writer: ItemWriter, *, sentences: int) -> list[str]:
+    """Replace the first items' extractive sentences by the writer's verified ones, in place (item order kept).
+    Listings and stories with no text of their own are not written."""
+    jobs: list[WriteJob | None] = []
+    for item, cluster in zip(items, clusters, strict=True):
+        stories = [StoryText(n=src.n, headline=story.headline, text=story.text, source=story.source_name,
+                             issue=story.issue_title, date=src.date)
+                   for story, src in zip(cluster.stories, item.sources, strict=True) if story.body.strip()]
+        jobs.append(WriteJob(headline=item.headline, stories=stories) if stories and not item.listing else None)
+    results, note = write_items(writer, jobs, sentences=sentences)
+    for item, written in zip(items, results, strict=True):
+        if written:
+            item.sentences = [text for text, _ in written]
+            item.sentence_cites = [cites for _, cites in written]
+            item.written_by = "llm"
+    return [note] if note else []
 
 
 def _title(filters: Filters, points: list[StoryPoint]) -> str:

@@ -32,7 +32,11 @@ def words(text: str) -> list[str]:
     """The word tokens of a text as written (case kept, possessive "'s" and edge punctuation dropped)."""
     out: list[str] = []
     for raw in _TOKEN_RE.findall(text.replace("’", "'")):
-        token = _POSSESSIVE_RE.sub("", raw.rstrip(".-+") if not raw.endswith("++") else raw)
+        # A token ends in a word character or "+" (_TOKEN_RE), so only a trailing single "+" has edge punctuation
+        # to drop; the checks spare the archive pass (every story of the archive) a call per token.
+        token = raw.rstrip(".-+") if raw[-1] == "+" and not raw.endswith("++") else raw
+        if "'" in token:
+            token = _POSSESSIVE_RE.sub("", token)
         if token:
             out.append(token)
     return out
@@ -68,10 +72,18 @@ class NameStats:
     lower: Counter[str] = field(default_factory=Counter)        # lower-case uses
     df: Counter[str] = field(default_factory=Counter)           # stories naming it
     stories: int = 0
+    # is_name by token, filled as tokens are met: the casing counters are read-only once learned (the archive pass
+    # meets each distinct word hundreds of times).
+    _named: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def learn(cls, stories: Iterable[tuple[str, str]]) -> NameStats:
         """From (headline, body) pairs. Casing is read from body text only: headlines are often Title Case."""
+        return cls.learn_with_names(stories)[0]
+
+    @classmethod
+    def learn_with_names(cls, stories: Iterable[tuple[str, str]]) -> tuple[NameStats, list[frozenset[str]]]:
+        """learn(), and each story's names (`names_of(headline, body)`, in order), found on the way."""
         stats = cls()
         leads: list[str] = []
         for headline, body in stories:
@@ -84,12 +96,20 @@ class NameStats:
                         stats.capitalised[token.lower()] += 1
                     elif token[0].islower():
                         stats.lower[token.lower()] += 1
-        for lead in leads:
-            stats.df.update(stats.names_of_text(lead))
+        stats._named.clear()
+        found = [stats.names_of_text(lead) for lead in leads]
+        for names in found:
+            stats.df.update(names)
         stats.stories = len(leads)
-        return stats
+        return stats, found
 
     def is_name(self, token: str) -> bool:
+        named = self._named.get(token)
+        if named is None:
+            named = self._named[token] = self._is_name(token)
+        return named
+
+    def _is_name(self, token: str) -> bool:
         if any(c.isdigit() for c in token):
             return any(c.isalpha() for c in token) or len(token) >= 2  # "4.6", "150"; not a stray "2"
         if not (token[0].isupper() or any(c.isupper() for c in token[1:])):
@@ -101,7 +121,15 @@ class NameStats:
         return self.lower[low] == 0 or self.capitalised[low] >= self.lower[low]
 
     def names_of_text(self, text: str) -> frozenset[str]:
-        return frozenset(t.lower() for t in words(text) if self.is_name(t))
+        named = self._named
+        out: set[str] = set()
+        for token in words(text):
+            is_name = named.get(token)
+            if is_name is None:
+                is_name = named[token] = self._is_name(token)
+            if is_name:
+                out.add(token.lower())
+        return frozenset(out)
 
     def names_of(self, headline: str, body: str) -> frozenset[str]:
         return self.names_of_text(lead_text(headline, body))

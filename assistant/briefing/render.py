@@ -25,6 +25,10 @@ def md_text(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
+def _marks(cites: list[int]) -> str:
+    return "".join(f"[{n}]" for n in cites)
+
+
 def _item_meta(item: BriefItem) -> list[str]:
     lines = []
     if item.first_covered:
@@ -44,7 +48,7 @@ def to_text(briefing: Briefing) -> str:
         out.append("")
         out.append(f"{item.rank}. {' '.join(item.headline.split())} [{item.cite}]")
         if item.sentences:
-            out.append("   " + " ".join(item.sentences) + f" [{item.cite}]")
+            out.append("   " + " ".join(f"{text} {_marks(cites)}" for text, cites in item.cited()))
         out.extend("   " + line for line in _item_meta(item))
         for s in item.sources:
             out.append(f"   [{s.n}] {s.source}, {s.issue} ({s.date or 'undated'}): {' '.join(s.headline.split())}"
@@ -59,7 +63,7 @@ def to_markdown(briefing: Briefing) -> str:
         out.append("")
         out.append(f"{item.rank}. **{md_text(item.headline)}** [{item.cite}]")
         if item.sentences:
-            out.append(f"   {md_text(' '.join(item.sentences))} [{item.cite}]")
+            out.append("   " + " ".join(f"{md_text(text)} {_marks(cites)}" for text, cites in item.cited()))
         if item.first_covered:
             fc = item.first_covered
             link = safe_url(fc.url)
@@ -88,7 +92,8 @@ def to_html(briefing: Briefing) -> str:
     for item in briefing.items:
         parts.append(f"<li><article><h3>{esc(item.headline)} <span class=\"cite\">[{item.cite}]</span></h3>")
         if item.sentences:
-            parts.append(f"<p>{esc(' '.join(item.sentences))} <span class=\"cite\">[{item.cite}]</span></p>")
+            parts.append("<p>" + " ".join(f"{esc(text)} <span class=\"cite\">{_marks(cites)}</span>"
+                                          for text, cites in item.cited()) + "</p>")
         if item.first_covered:
             fc = item.first_covered
             parts.append(f"<p class=\"developing\"><em>Developing: {esc(fc.describe())}:</em> "

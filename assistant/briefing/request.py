@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 
 from assistant.briefing.brief import DEFAULT_MAX_ITEMS, Briefing, BriefingError, build_briefing
 from assistant.briefing.window import ArchiveView, archive_view
+from assistant.retrieval.issueref import matching_issues
 
 if TYPE_CHECKING:
+    from assistant.briefing.writer import ItemWriter
     from assistant.index.reader import IndexReader
 
 _RELATIVE_RE = re.compile(r"^(\d{1,4})\s*(d|day|days|w|week|weeks)$", re.IGNORECASE)
@@ -90,8 +92,7 @@ def resolve_issue(view: ArchiveView, issue: str, sources: list[str], as_of: date
         return text
     number = text.lstrip("#").strip()
     if number.isdigit():
-        pattern = re.compile(rf"(?:#|\bno\.?\s*|\bissue\s+|[-_ ]){re.escape(number)}\b", re.IGNORECASE)
-        hits = [iid for iid, (_, title, _, _) in known.items() if pattern.search(title) or pattern.search(iid)]
+        hits = matching_issues(number, {iid: title for iid, (_, title, _, _) in known.items()})
     else:
         hits = [iid for iid, (_, title, _, _) in known.items() if text.lower() in (iid.lower(), title.lower())]
     if len(hits) == 1:
@@ -121,8 +122,10 @@ def resolve_since(view: ArchiveView, since: str | date | None, sources: list[str
 
 def brief(reader: IndexReader, *, since: str | date | None = "last-issue", until: date | None = None,
           issue: str | None = None, sources: list[str] | None = None, sections: list[str] | None = None,
-          as_of: date | None = None, max_items: int = DEFAULT_MAX_ITEMS, today: date | None = None) -> Briefing:
-    """A briefing request resolved against the index and built (see the module docstring for the rules)."""
+          as_of: date | None = None, max_items: int = DEFAULT_MAX_ITEMS, today: date | None = None,
+          writer: ItemWriter | None = None) -> Briefing:
+    """A briefing request resolved against the index and built (see the module docstring for the rules); a
+    `writer` writes the first items' sentences (briefing/writer.py)."""
     view = archive_view(reader)
     known_sources = {r.first.source_name for r in view.stories.values() if r.first.source_name}
     known_sections = {r.first.section for r in view.stories.values() if r.first.section}
@@ -131,10 +134,11 @@ def brief(reader: IndexReader, *, since: str | date | None = "last-issue", until
     as_of = as_of or default_as_of(view, source_names, today=today)
     if issue:
         issue_id = resolve_issue(view, issue, source_names, as_of)
-        return build_briefing(reader, issue_id=issue_id, sections=section_names, max_items=max_items, sentences=1)
+        return build_briefing(reader, issue_id=issue_id, sections=section_names, max_items=max_items, sentences=1,
+                              writer=writer)
     start = resolve_since(view, since, source_names, as_of)
     end = min(until, as_of) if until else as_of
     if start and start > end:
         raise BriefingError(f"the window is empty: since {start} is after {end}")
     return build_briefing(reader, since=start, until=end, sources=source_names, sections=section_names,
-                          max_items=max_items)
+                          max_items=max_items, writer=writer)

@@ -3,11 +3,14 @@ says about names (casing, rarity, when each was first seen) and about issues (ho
 
 Everything comes from one published index version: the chunks' text and metadata from the BM25 side's rows held
 in memory (the same rows the dense side's filters use, assistant/index/reader.py), the vectors from Chroma. The
-archive pass costs one read of every row; it is kept per index version.
+archive pass costs one read of every row (about 3 s of CPU at 100k chunks); it is kept per index version, and the
+web app makes it in the background when it opens a version (`archive_view_in_background`), so the first briefing
+does not wait for it.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import statistics
 import threading
@@ -24,6 +27,8 @@ from assistant.records import Chunk, Filters
 
 if TYPE_CHECKING:
     from assistant.index.reader import IndexReader
+
+log = logging.getLogger(__name__)
 
 _BATCH = 1000  # ids per Chroma get
 ROUTINE_ISSUES = 3  # a headline in this many issues of one source is a regular feature
@@ -69,8 +74,9 @@ class ArchiveView:
             elif chunk.chunk_index < row.first.chunk_index:
                 row.first = chunk
             row.words += len(chunk.text.split())
-        stats = NameStats.learn((r.first.headline, _body(r.first)) for r in stories.values())
-        names = {sid: stats.names_of(r.first.headline, _body(r.first)) for sid, r in stories.items()}
+        rows = list(stories.values())
+        stats, found = NameStats.learn_with_names((r.first.headline, _body(r.first)) for r in rows)
+        names = {r.story_id: n for r, n in zip(rows, found, strict=True)}
         first_seen: dict[str, int] = {}
         by_name: dict[str, list[str]] = defaultdict(list)
         for sid, row in sorted(stories.items(), key=lambda kv: kv[1].day or 99999999):
@@ -118,6 +124,21 @@ def archive_view(reader: IndexReader) -> ArchiveView:
             _views.clear()
             _views[reader.version] = view
         return view
+
+
+def archive_view_in_background(reader: IndexReader) -> threading.Thread:
+    """Start the archive pass of the reader's version on a daemon thread (the web app calls this for each version
+    it opens). A briefing asked meanwhile waits for that pass instead of making its own; a failure is logged and
+    the next briefing tries again and reports it."""
+    def run() -> None:
+        try:
+            archive_view(reader)
+        except Exception:  # noqa: BLE001 - off the request path: the briefing that needs it raises it properly
+            log.warning("the archive pass of index version %s failed", reader.version, exc_info=True)
+
+    thread = threading.Thread(target=run, daemon=True, name=f"newsdesk-archive-{reader.version}")
+    thread.start()
+    return thread
 
 
 def all_chunks(reader: IndexReader) -> list[Chunk]:

@@ -25,6 +25,7 @@ from assistant.cli.common import (
     wait_option,
 )
 from assistant.cli.evaluate import eval_command
+from assistant.cli.export import export_onnx
 from assistant.cli.feeds import feeds, refresh
 from assistant.cli.remote import url_option
 from assistant.config import offline_environment
@@ -219,7 +220,7 @@ def ask(question: str, since: date | None, until: date | None, source: tuple[str
         return
     from assistant.pipeline import Newsdesk
 
-    desk = Newsdesk(make_settings(index_dir, answer_mode=answer_mode))
+    desk = Newsdesk(make_settings(index_dir, answer_mode=answer_mode), quick_start=True)
     with user_errors():
         if as_json:
             answer = desk.ask(question, filters=filters, as_of=as_of, kind=question_kind)
@@ -238,7 +239,7 @@ def chat(since: date | None, until: date | None, source: tuple[str, ...], sectio
     from assistant.answer.chat import ChatSession
     from assistant.pipeline import Newsdesk
 
-    desk = Newsdesk(make_settings(index_dir, answer_mode=answer_mode))
+    desk = Newsdesk(make_settings(index_dir, answer_mode=answer_mode), quick_start=True)
     session = ChatSession(desk)
     filters = _filters(since, until, source, section, issue)
     interactive = sys.stdin.isatty()
@@ -296,7 +297,7 @@ def search(query: str, since: date | None, until: date | None, source: tuple[str
     from assistant.cli.archive_output import print_search
     from assistant.pipeline import Newsdesk
 
-    desk = Newsdesk(make_settings(index_dir))
+    desk = Newsdesk(make_settings(index_dir), quick_start=True)
     with user_errors():
         result = desk.archive(query, filters=filters, sort=sort, limit=limit)
     if as_json:
@@ -322,7 +323,7 @@ def coverage(query: str, since: date | None, until: date | None, source: tuple[s
     from assistant.cli.archive_output import print_coverage
     from assistant.pipeline import Newsdesk
 
-    desk = Newsdesk(make_settings(index_dir))
+    desk = Newsdesk(make_settings(index_dir), quick_start=True)
     with user_errors():
         result = desk.coverage(query, filters=filters)
     if as_json:
@@ -450,6 +451,7 @@ main.add_command(eval_command)
 main.add_command(feeds)
 main.add_command(refresh)
 main.add_command(brief)
+main.add_command(export_onnx)
 
 
 def run() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import numpy as np
 from assistant.config import EmbedBackend, Settings
 from assistant.embedding.isolation import model_failures
 from assistant.errors import NewsdeskError
+
+log = logging.getLogger(__name__)
 
 
 class EmbeddingError(NewsdeskError, RuntimeError):
@@ -31,7 +34,8 @@ class Embedder:
     """Encodes texts to L2-normalised float32 vectors. Thread-safe; loads the model once."""
 
     def __init__(self, *, model: str | None = None, device: str = "cpu", batch_size: int = 32,
-                 backend: EmbedBackend = EmbedBackend.TORCH, onnx_cache: Path | None = None) -> None:
+                 backend: EmbedBackend = EmbedBackend.TORCH, onnx_cache: Path | None = None,
+                 onnx_if_exported: bool = False) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.model_name = model or str(default_model_path())
@@ -39,15 +43,22 @@ class Embedder:
         self.batch_size = batch_size
         self.backend = backend
         self.onnx_cache = onnx_cache
+        # With the torch backend: encode with onnxruntime instead when this model's ONNX export is in the cache
+        # already (never exported here). The vectors are the same (cosine 1.00000 on real chunks, docs/
+        # performance.md), so an index built by torch is searched alike; a process that embeds a question or
+        # two (a cold `newsdesk ask`) then skips importing torch and sentence-transformers (~4 s of CPU).
+        self.onnx_if_exported = onnx_if_exported
+        self._exported: bool | None = None  # whether that export is there; looked up once
         self._lock = threading.Lock()
         self._model: Any = None
         self._onnx: Any = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Embedder:
+    def from_settings(cls, settings: Settings, *, onnx_if_exported: bool = False) -> Embedder:
         onnx_cache = (settings.onnx_cache or settings.index_dir / "onnx-cache").expanduser()
         return cls(model=settings.embed_model, device=settings.embed_device,
-                   batch_size=settings.embed_batch_size, backend=settings.embed_backend, onnx_cache=onnx_cache)
+                   batch_size=settings.embed_batch_size, backend=settings.embed_backend, onnx_cache=onnx_cache,
+                   onnx_if_exported=onnx_if_exported)
 
     @property
     def label(self) -> str:
@@ -76,6 +87,37 @@ class Embedder:
                     raise EmbeddingError(str(exc)) from exc
         return self._onnx
 
+    def _runs_onnx(self) -> bool:
+        """Whether encode() uses onnxruntime: the onnx backend, or `onnx_if_exported` and the export is there. A
+        cached export that cannot be opened (truncated, foreign) falls back to torch with a warning."""
+        if self.backend is EmbedBackend.ONNX:
+            return True
+        if not self.onnx_if_exported or self._model is not None:
+            return False
+        if self._exported is None:
+            from assistant.embedding.onnx import META, cache_folder, default_cache_dir
+
+            folder = cache_folder(self.model_name, self.onnx_cache or default_cache_dir())
+            self._exported = (folder / META).is_file()
+            if self._exported:
+                try:
+                    self._load_onnx()
+                except EmbeddingError as exc:
+                    log.warning("using torch: the ONNX export in %s cannot be used: %s", folder, exc)
+                    self._exported = False
+        return self._exported
+
+    def export_onnx(self) -> tuple[Path, bool]:
+        """This model's ONNX export in the cache, made now if missing (loads torch; seconds) and opened once to
+        check it: (its folder, whether it was made now). `newsdesk export-onnx`, run by `make index`."""
+        from assistant.embedding.onnx import META, cache_folder, default_cache_dir
+
+        folder = cache_folder(self.model_name, self.onnx_cache or default_cache_dir())
+        made = not (folder / META).is_file()
+        self._load_onnx()
+        self._exported = None  # looked up again by `onnx_if_exported`
+        return folder, made
+
     def _configured_dimension(self) -> int | None:
         """The output size read from a local model folder's config, or None when unsure. An ingest that
         embeds nothing (an unchanged issue, a remove) still records the dimension; this spares it loading torch
@@ -100,7 +142,7 @@ class Embedder:
         configured = self._configured_dimension()
         if configured is not None:
             return configured
-        if self.backend is EmbedBackend.ONNX:  # without loading torch
+        if self._runs_onnx():  # without loading torch
             return int(self._load_onnx().dimension)
         model = self._load()
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
@@ -110,7 +152,7 @@ class Embedder:
     def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if self.backend is EmbedBackend.ONNX:
+        if self._runs_onnx():
             return self._load_onnx().encode(texts)  # onnxruntime sessions are thread-safe
         model = self._load()
         with self._lock:

@@ -18,7 +18,7 @@ from assistant.evaluation.metrics import Scores, first_rank, score
 from assistant.index.reader import ReaderCache
 from assistant.index.store import IndexStore
 from assistant.ingest.issues import ingest_issues
-from assistant.retrieval.hybrid import HybridRetriever
+from assistant.retrieval.retriever import HybridRetriever
 
 SPLITS = ("all", "dev", "test")
 SYSTEMS = ("dense", "bm25", "hybrid", "newsdesk")

@@ -9,6 +9,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -45,11 +46,12 @@ class _GuardedCollection:
 
 
 class IndexReader:
-    def __init__(self, store: IndexStore, version: str) -> None:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
+    def __init__(self, store: IndexStore, version: str, *, llama_index: bool = True) -> None:
+        """`llama_index=False`: the BM25 side is read without LlamaIndex's BM25Retriever (the same rows and
+        scores) and LlamaIndex is not imported (a cold `newsdesk ask`, pipeline.py `quick_start`)."""
         self.store = store
         self.version = version
+        self.llama_index = llama_index
         self.broken = False
         self.manifest: Manifest = Manifest.load(store.version_dir(version) / MANIFEST)
         self._copy: ReaderCopy | None = None
@@ -65,9 +67,16 @@ class IndexReader:
             self.close()
             raise
         self.collection: Any = _GuardedCollection(self, raw)
-        self.vector_store = ChromaVectorStore(chroma_collection=raw)
+        self._raw = raw
         self._lexical: LexicalIndex | None = None
         self._lex_lock = threading.Lock()
+
+    @cached_property
+    def vector_store(self) -> Any:
+        """LlamaIndex's ChromaVectorStore over this version's collection (made on first use)."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self._raw)
 
     def guard(self, call: Callable[[], Any]) -> Any:
         try:  # a dead server, a broken file: one clear message
@@ -82,7 +91,8 @@ class IndexReader:
     def lexical(self) -> LexicalIndex:
         with self._lex_lock:
             if self._lexical is None:
-                self._lexical = LexicalIndex.load(self.store.version_dir(self.version) / "bm25")
+                self._lexical = LexicalIndex.load(self.store.version_dir(self.version) / "bm25",
+                                                  llama_index=self.llama_index)
             return self._lexical
 
     # ------------------------------------------------------------ search
@@ -106,8 +116,20 @@ class IndexReader:
             nearest = list(zip(got["ids"][0], got["distances"][0], strict=True))
         else:
             nearest = self._nearest_within(vector, k, ids)
+        return self._scored(nearest)
+
+    def dense_among(self, query_vector: np.ndarray, ids: list[str]) -> list[ScoredChunk]:
+        """These chunks' cosines to the query, nearest first (candidates another signal picked)."""
+        if not ids:
+            return []
+        got = self.collection.query(query_embeddings=[query_vector.tolist()], n_results=len(ids), ids=ids,
+                                    include=["distances"])
+        return self._scored(list(zip(got["ids"][0], got["distances"][0], strict=True)))
+
+    def _scored(self, nearest: list[tuple[str, float]]) -> list[ScoredChunk]:
         if not nearest:
             return []
+        lexical = self.lexical
         by_id = lexical.chunks_by_id([i for i, _ in nearest])
         missing = [i for i, _ in nearest if i not in by_id]
         if missing:
@@ -175,9 +197,9 @@ class IndexReader:
             self._copy = None
 
 
-def open_reader(store: IndexStore, version: str | None = None) -> IndexReader:
+def open_reader(store: IndexStore, version: str | None = None, *, llama_index: bool = True) -> IndexReader:
     """A reader of `version` (the current one by default); IndexMissingError when there is none."""
-    return IndexReader(store, store.readable_version(version))
+    return IndexReader(store, store.readable_version(version), llama_index=llama_index)
 
 
 # How often, at most, a reader cache looks at the index pointer for a newer version (seconds).
@@ -190,9 +212,14 @@ class ReaderCache:
     that went away, a broken file) is replaced on the next call, so the app recovers once the cause is gone.
     If the new version cannot be opened, the old reader keeps serving."""
 
-    def __init__(self, store: IndexStore, *, check_every: float = CHECK_EVERY, retire_after: float = 30.0) -> None:
+    def __init__(self, store: IndexStore, *, check_every: float = CHECK_EVERY, retire_after: float = 30.0,
+                 llama_index: bool = True, on_open: Callable[[IndexReader], object] | None = None) -> None:
         self.store = store
+        self.llama_index = llama_index  # IndexReader's
         self.check_every = check_every
+        # Called with each reader this cache opens (the web app starts the briefing's archive pass there); it
+        # must return quickly: it runs under the cache's lock.
+        self.on_open = on_open
         # Readers replaced by a newer version stay open this long for queries still running on them.
         self.retire_after = retire_after
         self._lock = threading.Lock()
@@ -213,7 +240,7 @@ class ReaderCache:
             stamp = self.store.pointer_stamp()
             if self._reader is None or stamp != self._stamp:
                 try:
-                    reader = open_reader(self.store)
+                    reader = open_reader(self.store, llama_index=self.llama_index)
                 except (IndexUnavailableError, IndexMissingError, OSError) as exc:
                     if self._reader is None:
                         if isinstance(exc, OSError):
@@ -225,6 +252,11 @@ class ReaderCache:
                 if self._reader is not None:
                     self._retire(self._reader, now)
                 self._reader, self._stamp = reader, stamp
+                if self.on_open is not None:
+                    try:
+                        self.on_open(reader)
+                    except Exception:  # noqa: BLE001 - a warm-up hook never breaks reading
+                        log.warning("the reader hook failed for index version %s", reader.version, exc_info=True)
             self._close_retired(now)
             return self._reader
 

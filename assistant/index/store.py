@@ -23,14 +23,17 @@ import logging
 import os
 import re
 import shutil
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
 
 from assistant.config import Settings
@@ -255,9 +258,21 @@ class IndexStore:
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         if self.server:
             with chroma_failures(lambda exc: self.unavailable(exc, doing="reach")):  # connection problems
-                return chromadb.HttpClient(host=self.server.hostname or "127.0.0.1",
-                                           port=self.server.port or 8000,
-                                           ssl=self.server.scheme == "https", settings=chroma_settings)
+                # chromadb's HttpClient waits for a reply without limit (httpx timeout=None, chromadb 1.5.9), so a
+                # frozen or half-open server hung writers and queries for ever. A heartbeat with a timeout covers
+                # the requests the constructor makes; the session's timeout covers every later one.
+                timeout = self.settings.chroma_timeout
+                try:
+                    with urllib.request.urlopen(f"{str(self.settings.chroma_url).rstrip('/')}/api/v2/heartbeat",
+                                                timeout=timeout):
+                        pass
+                except urllib.error.URLError as exc:  # "[Errno 111] Connection refused", not "<urlopen error ...>"
+                    raise ConnectionError(str(exc.reason)) from exc
+                client = chromadb.HttpClient(host=self.server.hostname or "127.0.0.1",
+                                             port=self.server.port or 8000,
+                                             ssl=self.server.scheme == "https", settings=chroma_settings)
+                cast(Any, client)._server._session.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+                return client
         return chromadb.PersistentClient(path=str(path or self.version_dir(version) / "chroma"),
                                          settings=chroma_settings)
 
@@ -271,13 +286,13 @@ class IndexStore:
         return version
 
     # ------------------------------------------------------------ cleanup
-    def drop_version(self, version: str) -> bool:
+    def drop_version(self, version: str, *, level: int = logging.WARNING) -> bool:
         """Delete a version (its collection first, then its folder, so a kill in between leaves a folder that
         the next prune drops again). Returns False when the server could not be reached; the folder is kept
-        so a later prune retries."""
+        so a later prune retries. A failure is logged at `level`."""
         if self.server:
             # Server down: keep the folder as a reminder.
-            with best_effort(f"could not drop version {version} on the Chroma server", log) as failed:
+            with best_effort(f"could not drop version {version} on the Chroma server", log, level=level) as failed:
                 client = self.client(version)
                 try:
                     names = {getattr(c, "name", c) for c in client.list_collections()}

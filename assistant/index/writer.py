@@ -11,10 +11,17 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
+import httpx
 import numpy as np
 
 from assistant.embedding import Encoder
-from assistant.index.errors import IndexMissingError, IndexWriteError, best_effort, one_line
+from assistant.index.errors import (
+    IndexMissingError,
+    IndexUnavailableError,
+    IndexWriteError,
+    best_effort,
+    one_line,
+)
 from assistant.index.lexical_rows import LexicalRows
 from assistant.index.lock import WriterBusyError, WriterLock
 from assistant.index.sources import SOURCES_FILE, SourceRegistry
@@ -116,7 +123,15 @@ class IndexWriter:
                             LookupError, IndexMissingError)):
             return exc
         kept = f"index version {self.parent} is still current" if self.parent else "no index was written"
-        return IndexWriteError(f"{self.operation} failed and changed nothing ({kept}): {one_line(exc)}")
+        reason = one_line(exc)
+        if self.store.server and isinstance(exc, (httpx.TransportError, IndexUnavailableError)):
+            # The server died or froze mid-write (a broken connection, a timeout) or was down when a client was
+            # opened: say so, not only "Connection reset by peer", and not the readers' "retries on the next
+            # request".
+            cause = exc.__cause__ if isinstance(exc, IndexUnavailableError) and exc.__cause__ else exc
+            reason = (f"the Chroma server at {self.store.settings.chroma_url} did not answer "
+                      f"({one_line(cause, limit=120)}); is `chroma run` up?")
+        return IndexWriteError(f"{self.operation} failed and changed nothing ({kept}): {reason}")
 
     def _open(self) -> None:
         from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -360,10 +375,11 @@ class IndexWriter:
 
     def _discard(self) -> None:
         self._close_client()
-        # The next writer's prune drops it otherwise.
+        # The next writer's prune drops it otherwise. A server that is down is already the one line the user gets
+        # (the write's error), so its failure to drop is not a second one (logged at INFO).
         with best_effort(f"could not remove the unfinished index version {self.version}", log):
             if self.store.current() != self.version:
-                self.store.drop_version(self.version)
+                self.store.drop_version(self.version, level=logging.INFO)
 
 
 def _sources_key(sources: SourceRegistry) -> str:

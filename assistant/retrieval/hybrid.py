@@ -1,5 +1,9 @@
-"""Hybrid retrieval as a LlamaIndex retriever: dense (Chroma) + BM25, score fusion, filters, time awareness,
-an optional cross-encoder, and diversity (one chunk per story, near-duplicates once)."""
+"""Hybrid retrieval: dense (Chroma) + BM25, score fusion, filters, time awareness, an optional cross-encoder, and
+diversity (one chunk per story, near-duplicates once).
+
+`HybridSearch` is the search itself; `HybridRetriever` (retrieval/retriever.py), the one the app and the
+evaluation use, is the same search as a LlamaIndex retriever. Kept apart so that a cold `newsdesk ask`, which
+searches with `HybridSearch`, does not import LlamaIndex (~0.8 s of CPU)."""
 
 from __future__ import annotations
 
@@ -7,18 +11,19 @@ import re
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
-from llama_index.core.base.base_retriever import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.embedding import Encoder
 from assistant.errors import NewsdeskError
 from assistant.index.reader import ReaderCache
 from assistant.records import Filters, ScoredChunk
+from assistant.retrieval.calendar import ArchiveCalendar
+from assistant.retrieval.issueref import IssueRef, issue_refs, matching_issues
 from assistant.retrieval.rerank import CrossEncoderReranker
-from assistant.retrieval.timeframe import ArchiveCalendar, TimeFrame, recency_bonus, resolve
+from assistant.retrieval.timeframe import TimeFrame, recency_bonus, resolve
+from assistant.retrieval.versions import release_pattern, releases
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
 
 # The recent-window candidate query reaches back this many half-lives (the bonus is then below 1/16).
 RECENT_HALF_LIVES = 4.0
+# Chunks holding every word of a question's release ("Kubernetes 1.24") checked for its exact wording.
+NAMED_LEXICAL_K = 400
 
 
 class FilterError(NewsdeskError, ValueError):
@@ -55,6 +62,8 @@ class ArchiveInfo:
     sections: dict[str, str]
     issues: set[str]
     calendar: ArchiveCalendar
+    # newsletter issue id -> (title, source): how a question's "issue 540" finds its issue
+    issue_titles: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, reader: IndexReader) -> ArchiveInfo:
@@ -63,6 +72,7 @@ class ArchiveInfo:
         sections: dict[str, str] = {}
         issues: set[str] = set()
         issue_dates: dict[str, tuple[date, str, str]] = {}
+        titles: dict[str, tuple[str, str]] = {}
         latest = 0
         days: set[int] = set()
         for row in rows:
@@ -76,8 +86,10 @@ class ArchiveInfo:
             latest = max(latest, day)
             if day:
                 days.add(day)
-            if day and issue not in issue_dates and row.get("source_kind", "newsletter") == "newsletter":
-                issue_dates[issue] = (_from_int(day), issue, source)
+            if row.get("source_kind", "newsletter") == "newsletter" and issue not in titles:
+                titles[issue] = (str(row.get("issue_title", "")), source)
+                if day:
+                    issue_dates[issue] = (_from_int(day), issue, source)
 
         def mentions(term: str) -> list[date]:
             # Exact word match (case-sensitive for names like "GTC") among BM25's best matches for the term.
@@ -89,7 +101,19 @@ class ArchiveInfo:
                                    latest=_from_int(latest) if latest else None,
                                    days=sorted({_from_int(d).toordinal() for d in days}), sources=set(sources),
                                    mentions=mentions)
-        return cls(version=reader.version, sources=sources, sections=sections, issues=issues, calendar=calendar)
+        return cls(version=reader.version, sources=sources, sections=sections, issues=issues, calendar=calendar,
+                   issue_titles=titles)
+
+    def named_issue(self, question: str, sources: list[str] | None) -> tuple[str, IssueRef] | None:
+        """The one issue a question names by number ("in issue 540"), among the given sources; else None."""
+        wanted = {s.lower() for s in sources or []}
+        titles = {iid: title for iid, (title, source) in self.issue_titles.items()
+                  if not wanted or source.lower() in wanted}
+        for ref in issue_refs(question):
+            hits = matching_issues(ref.number, titles)
+            if len(hits) == 1:
+                return hits[0], ref
+        return None
 
 
 def _from_int(value: int) -> date:
@@ -108,7 +132,7 @@ class QueryPlan:
     recency: bool
 
 
-class HybridRetriever(BaseRetriever):
+class HybridSearch:
     """Dense and lexical candidates fused by a weighted sum of the cosine and the max-normalised BM25 score,
     plus a bounded recency bonus toward the as-of date when the question names no time.
 
@@ -117,16 +141,17 @@ class HybridRetriever(BaseRetriever):
 
     def __init__(self, *, readers: ReaderCache, embedder: Encoder, top_k: int = 6, candidates: int = 40,
                  lexical_weight: float = 0.2, recency_weight: float = 0.15, recency_half_life_days: float = 14.0,
-                 per_story: int = 1, reranker: CrossEncoderReranker | None = None, recent_pass: bool = True
-                 ) -> None:
+                 per_story: int = 1, reranker: CrossEncoderReranker | None = None, recent_pass: bool = True,
+                 named_weight: float = 0.15) -> None:
         if top_k < 1 or candidates < top_k:
             raise ValueError("need 1 <= top_k <= candidates")
-        for name, value in (("lexical_weight", lexical_weight), ("recency_weight", recency_weight)):
+        for name, value in (("lexical_weight", lexical_weight), ("recency_weight", recency_weight),
+                            ("named_weight", named_weight)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1]")
         if recency_half_life_days <= 0:
             raise ValueError("recency_half_life_days must be > 0")
-        super().__init__()
+        super().__init__()  # LlamaIndex's BaseRetriever in HybridRetriever (retrieval/retriever.py)
         self.readers = readers
         self.embedder = embedder
         self.top_k = top_k
@@ -137,20 +162,21 @@ class HybridRetriever(BaseRetriever):
         self.per_story = per_story
         self.reranker = reranker
         self.recent_pass = recent_pass
+        self.named_weight = named_weight
         self.filters: Filters | None = None
         self.as_of: date | None = None
         self._info: ArchiveInfo | None = None
         self._info_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, readers: ReaderCache, embedder: Encoder) -> HybridRetriever:
+    def from_settings(cls, settings: Settings, *, readers: ReaderCache, embedder: Encoder) -> Self:
         reranker = (CrossEncoderReranker(settings.reranker, top_n=settings.rerank_top_n,
                                          device=settings.embed_device) if settings.reranker else None)
         return cls(readers=readers, embedder=embedder, top_k=settings.top_k,
                    candidates=max(40, settings.top_k, settings.rerank_top_n if reranker else 0),
                    lexical_weight=settings.lexical_weight, recency_weight=settings.recency_weight,
                    recency_half_life_days=settings.recency_half_life_days, reranker=reranker,
-                   recent_pass=settings.recent_pass)
+                   recent_pass=settings.recent_pass, named_weight=settings.named_version_weight)
 
     # ------------------------------------------------------------ planning
     def archive(self, reader: IndexReader) -> ArchiveInfo:
@@ -167,10 +193,19 @@ class HybridRetriever(BaseRetriever):
         frame = resolve(query, as_of=as_of, archive=info.calendar,
                         sources=filters.sources if filters else None) if time_aware else None
         effective = _effective(filters, frame, info)
+        text = frame.query if frame else query
+        named = info.named_issue(text, filters.sources if filters else None) \
+            if time_aware and not (filters and filters.issues) else None
+        if named is not None:
+            # The issue is the filter now; its number in the text would only pull in other issues' numbers.
+            effective = replace(effective or Filters(), issues=[named[0]])
+            text = " ".join(f"{text[:named[1].start]} {text[named[1].end:]}".split())
         user_dates = filters is not None and bool(filters.since or filters.until)
         recency = bool(frame and frame.recency and not user_dates and self.recency_weight > 0)
-        return QueryPlan(query=query, text=frame.query if frame else query, filters=effective, frame=frame,
-                         reader=reader, recency=recency)
+        # A question that names an issue or a release is anchored in time by it: no bonus for recent stories.
+        anchored = named is not None or bool(releases(text))
+        return QueryPlan(query=query, text=text, filters=effective, frame=frame, reader=reader,
+                         recency=recency and not anchored)
 
     # ------------------------------------------------------------ searching
     def search(self, query: str, *, filters: Filters | None = None, k: int | None = None,
@@ -199,7 +234,27 @@ class HybridRetriever(BaseRetriever):
                 dense += reader.dense(vector, k=self.candidates, filters=recent)
                 if self.lexical_weight:
                     lexical += reader.search_lexical(plan.text, k=self.candidates, filters=recent)
+        release = release_pattern(releases(plan.text))
+        named: list[str] = []
+        if release is not None:
+            # The release's own stories as candidates, whatever their length or wording (see versions.py).
+            named = [c.chunk_id for v in releases(plan.text)
+                     for c in reader.lexical.containing(str(v), k=NAMED_LEXICAL_K, filters=eff)
+                     if release.search(c.text)][: self.candidates]
+        # Every candidate is fused with its real cosine. HNSW misses close chunks in archives full of
+        # near-identical listings (measured: This Week in Rust's weekly meetup rows trap the graph search, so
+        # a story at cosine 0.36 was absent from a top 40 whose best was 0.26); a BM25 hit it missed would
+        # otherwise count as cosine 0.
+        seen = {h.chunk.chunk_id for h in dense}
+        unscored = list(dict.fromkeys(i for i in [*(h.chunk.chunk_id for h in lexical), *named] if i not in seen))
+        if unscored:
+            dense += reader.dense_among(vector, unscored)
         fused = fuse(dense, lexical, lexical_weight=self.lexical_weight)
+        if release is not None and self.named_weight:
+            for hit in fused:
+                if release.search(hit.chunk.text):
+                    hit.score += self.named_weight
+            fused.sort(key=lambda h: -h.score)
         bonus = np.zeros(len(fused))
         if plan.recency and frame is not None and fused:
             as_of_int = int(frame.as_of.strftime("%Y%m%d"))
@@ -227,12 +282,6 @@ class HybridRetriever(BaseRetriever):
         for hit, s, extra in zip(head, scores, bonus[: len(head)], strict=True):
             hit.score = float(s) + float(extra)
         return sorted(head, key=lambda h: h.score, reverse=True) + fused[len(head):]
-
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        result = self.search(query_bundle.query_str, filters=self.filters, as_of=self.as_of)
-        return [NodeWithScore(node=TextNode(id_=h.chunk.chunk_id, text=h.chunk.text,
-                                            metadata=h.chunk.metadata()), score=h.score)
-                for h in result.hits]
 
 
 def _pick(values: list[str], known: dict[str, str], label: str) -> list[str]:

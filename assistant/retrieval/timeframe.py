@@ -9,7 +9,6 @@ cannot turn into a span ("last week" is a span, dateparser gives a single day)."
 
 from __future__ import annotations
 
-import bisect
 import calendar
 import math
 import re
@@ -19,6 +18,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+
+from assistant.retrieval.calendar import ArchiveCalendar
 
 # Newsletters report an event in the next issue, up to a week later, so a closed window about the past keeps
 # stories dated up to this many days after its end (never past the as-of date).
@@ -30,8 +31,6 @@ _OUR_WRITING = re.compile(
     r"cover(?:ed|s)?|mention(?:ed|s)?|publish(?:ed)?|sa(?:y|id)|report(?:ed)?|feature(?:d|s)?|ran|run|"
     r"include[ds]?|discuss(?:ed)?|link(?:ed)?)\b|\b(?:issues?|editions?)\s+(?:of|from|in|dated|published)\b",
     re.IGNORECASE)
-# An event's date is the first mention in the latest run of mentions no more than this many days apart.
-EVENT_CLUSTER_DAYS = 45
 
 _MONTHS = {m.lower() for m in calendar.month_name[1:]} | {m.lower() for m in calendar.month_abbr[1:]}
 _WEEKDAYS = {d.lower() for d in calendar.day_name} | {d.lower() for d in calendar.day_abbr}
@@ -54,6 +53,11 @@ _MONTH_NAMES = ["january", "february", "march", "april", "may", "june", "july", 
 _MONTH_ALT = "|".join(m.capitalize() + "|" + m for m in _MONTH_NAMES) + "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 _ISSUES_OF_MONTH_RE = re.compile(
     rf"\b(?:the\s+)?(?P<month>{_MONTH_ALT})\.?\s+(?P<year>(?:19|20)\d\d)\s+(?:issues?|editions?|newsletters?)\b")
+# A month used as an adjective: "the April 2024 security advisory", "before the May 2023 featured PR". The month
+# dates the thing named; a preposition before it bounds the window by that month.
+_DATED_THING_RE = re.compile(
+    rf"(?:\b(?P<word>before|until|after|since)\s+)?\bthe\s+(?P<month>{_MONTH_ALT})\.?\s+(?P<year>(?:19|20)\d\d)"
+    rf"\s+(?=[a-z])", re.IGNORECASE)
 _WEEK_RE = re.compile(
     rf"\b(?:the\s+)?week\s+(?P<how>ending|ended|of)\s+(?P<month>{_MONTH_ALT})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?"
     rf"(?:\s*[-–]\s*(?:(?P<month2>{_MONTH_ALT})\.?\s+)?(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?)?,?\s+(?P<year>(?:19|20)\d\d)\b",
@@ -187,40 +191,6 @@ def _lagged(end: date, as_of: date, lag: int = PUBLICATION_LAG_DAYS) -> date:
     return min(end + timedelta(days=lag), as_of) if end < as_of else as_of
 
 
-# ------------------------------------------------------------------ the archive's own calendar
-@dataclass
-class ArchiveCalendar:
-    """Facts about one index version that time phrases need: which days hold stories, issue dates, and which
-    stories name a term."""
-
-    issue_dates: list[tuple[date, str, str]]  # (date, issue id, source name), newsletter issues only, sorted
-    latest: date | None
-    days: list[int] = field(default_factory=list)  # sorted distinct story dates as ordinals
-    sources: set[str] = field(default_factory=set)  # lower-cased source names (never taken for events)
-    mentions: Any = None  # callable(term) -> list[date], dates of stories that name the term
-
-    def issues_before(self, as_of: date, sources: list[str] | None = None) -> list[tuple[date, str, str]]:
-        return [row for row in self.issue_dates if row[0] <= as_of and (not sources or row[2] in sources)]
-
-    def covers(self, since: date | None, until: date | None) -> bool:
-        """Whether any story is dated within [since, until]; True when the calendar knows no dates."""
-        if not self.days:
-            return True
-        lo = bisect.bisect_left(self.days, since.toordinal() if since else 0)
-        return lo < len(self.days) and (until is None or self.days[lo] <= until.toordinal())
-
-    def event_date(self, term: str, as_of: date) -> date | None:
-        dates = sorted(d for d in (self.mentions(term) if self.mentions else []) if d <= as_of)
-        if not dates:
-            return None
-        first = dates[-1]
-        for d in reversed(dates[:-1]):
-            if (first - d).days > EVENT_CLUSTER_DAYS:
-                break
-            first = d
-        return first
-
-
 @dataclass
 class _Span:
     since: date | None
@@ -248,6 +218,16 @@ def resolve(question: str, *, as_of: date | None, archive: ArchiveCalendar | Non
         found_month = _month_of_issues(m)
         if found_month is not None:
             spans.append(_Span(found_month[0], found_month[1], m.group(0).strip(), m.start(), m.end()))
+    for m in _DATED_THING_RE.finditer(question):
+        month = m.group("month")
+        if _inside(m.start("month"), spans) or not month[0].isupper():  # "the may 2023" is no month
+            continue
+        first, last = _month_of_issues(m) or (None, None)
+        word = (m.group("word") or "").lower()
+        since, until = (None, last) if word in ("before", "until") else (first, None) if word else (first, last)
+        if until is not None and not word:
+            until = _lagged(until, as_of, lag)
+        spans.append(_Span(since, until, m.group(0).strip(), m.start(), m.end()))
     for m in _WEEK_RE.finditer(question):
         if not _inside(m.start(), spans):
             found_week = _named_week(m)
@@ -266,7 +246,7 @@ def resolve(question: str, *, as_of: date | None, archive: ArchiveCalendar | Non
         s, u = _relative_window(m, as_of, lag)
         spans.append(_Span(s, u, m.group(0).strip(), m.start(), m.end()))
     for m in _PREPOSITION_RE.finditer(question):
-        if not _inside(m.start(), spans):
+        if not _inside(m.start(), spans) and not _inside(m.end(), spans):
             found_span = _prepositional(question, m, as_of, lag)
             if found_span is not None:
                 spans.append(found_span)

@@ -35,10 +35,18 @@ FOOTER_PATTERNS = (
     r"^see (you|ya) (next|tomorrow)\b",
     r"^see ya\W*$",
     r"^until next (time|week)\b",
-    r"\bis (edited|curated|written) by\b",
 )
 _PROMO_RE = re.compile("|".join(PROMO_PATTERNS), re.IGNORECASE)
 _FOOTER_RE = re.compile("|".join(FOOTER_PATTERNS), re.IGNORECASE)
+# The masthead line: the newsletter itself, as the line's subject, "is edited/curated/written by" ("This Week in
+# Rust is edited by: ...", "*This newsletter is written by ..."). The subject is a name (capitalised words, with
+# "in"/"of"/... between them) or "this/our newsletter"; a story sentence that merely says "code is written by
+# Copilot" or "text is written by ChatGPT" (Last Week in AI #201, #249) is news, not the end of the issue.
+_NAME_WORD = r"[A-Z0-9][\w'’.&+-]*"
+_MASTHEAD_RE = re.compile(
+    r"^[\W_]*(?:(?:[Tt]his|[Oo]ur|[Tt]he)(?: [\w'’-]+)? (?:newsletter|issue|digest|edition)"
+    rf"|{_NAME_WORD}(?: (?:{_NAME_WORD}|in|of|on|for|the|a|an|and|&)){{0,5}})"
+    r" is (?:edited|curated|written) by\b")
 _WS_RE = re.compile(r"[ \t\u00a0]+")
 _MANY_NL_RE = re.compile(r"\n{3,}")
 
@@ -111,7 +119,8 @@ def is_sponsor_label(text: str) -> bool:
 
 def is_footer(line: str) -> bool:
     """The first line of an issue's sign-off; everything after it is footer and ads."""
-    return bool(_FOOTER_RE.search(line.strip()))
+    stripped = line.strip()
+    return bool(_FOOTER_RE.search(stripped) or _MASTHEAD_RE.match(stripped))
 
 
 def starts_with_symbol(line: str) -> bool:

@@ -37,8 +37,9 @@ def _item_card(item: BriefItem) -> str:
             + (f' · <span class="nd-listing">{esc(item.listing)}</span>' if item.listing else "") + "</header>")
     title = (f'<div class="nd-headline"><strong>{link(best.url if best else None, item.headline)}</strong> '
              f'<span class="nd-n">[{item.cite}]</span></div>')
-    lead = (f'<p class="nd-snippet">{esc(" ".join(item.sentences))} <span class="nd-n">[{item.cite}]</span></p>'
-            if item.sentences else "")
+    cited = " ".join(f'{esc(text)} <span class="nd-n">{"".join(f"[{n}]" for n in cites)}</span>'
+                     for text, cites in item.cited())
+    lead = f'<p class="nd-snippet">{cited}</p>' if item.sentences else ""
     developing = ""
     if item.first_covered:
         fc = item.first_covered

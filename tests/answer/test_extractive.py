@@ -114,3 +114,26 @@ def test_headline_only_item_is_quoted_as_its_headline() -> None:
                   "The Drama at Thinking Machines, a New A.I. Start-Up, Is Riveting Silicon Valley")]
     assert [c.text for c in _candidates(hits)] == [
         "The Drama at Thinking Machines, a New A.I. Start-Up, Is Riveting Silicon Valley"]
+
+
+def test_link_list_items_quote_the_headline_and_each_clause() -> None:
+    # ML Papers of the Week's style: "**Evo** - a 7B parameter ...; the model, trained on ..., can ...".
+    clause = ("the model, trained on 2.7 million prokaryotic and phage genomes, can process sequences up to 131 "
+              "kilobases long while maintaining single-nucleotide resolution")
+    body = ("a 7B parameter AI model designed to understand and generate DNA sequences across multiple biological "
+            f"scales; {clause}, enabling it to understand both molecular-level interactions and genome-wide "
+            "patterns; Evo demonstrates superior performance in predicting and generating functional DNA, RNA, and "
+            "protein sequences, including the first successful AI-generated CRISPR-Cas complexes and transposable "
+            "systems that have been experimentally validated.")
+    assert len(body.split()) > 70  # one "sentence" too long to quote whole
+    texts = [c.text for c in _candidates([chunk(f"Evo\n{body}", "Evo")])]
+    assert texts[0] == ("Evo - a 7B parameter AI model designed to understand and generate DNA sequences across "
+                        "multiple biological scales")
+    assert any(t.startswith(clause) for t in texts) and len(texts) == 3
+    # The same text where a chunk boundary cut it (not the story's first chunk): the opening fragment goes, the
+    # clauses of the long sentence stay.
+    later = [c.text for c in _candidates([chunk(f"Evo\n{body}", "Evo", index=1)])]
+    assert not any(t.startswith(("a 7B", "Evo - ")) for t in later) and any(t.startswith(clause) for t in later)
+    # A short lower-case sentence that is not the lead is still a fragment.
+    assert [c.text for c in _candidates([chunk("Evo\nEvo is a DNA model from Arc. then it was cut off here.",
+                                               "Evo")])] == ["Evo is a DNA model from Arc."]

@@ -65,7 +65,7 @@ def brief_settings(corpus_index: Settings, embedder, tmp_path_factory: pytest.Te
     env = {"NEWSDESK_FEEDS_FILE": str(root / "feeds.opml"), "NEWSDESK_INDEX_DIR": str(root / "index")}
     runner = CliRunner()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Embedder, "from_settings", classmethod(lambda cls, s: embedder))
+        mp.setattr(Embedder, "from_settings", classmethod(lambda cls, s, **kw: embedder))
         for args in (["feeds", "add", str(root / "frame-rate.rss")], ["refresh"]):
             res = runner.invoke(main, args, env=env)
             assert res.exit_code == 0, res.output

@@ -97,6 +97,8 @@ class JobResult:
     exit: int
     error: str
     seconds: float
+    error_type: str = ""  # the exception's class name and str(): what a user would have been shown
+    message: str = ""
 
 
 class FaultWorker:
@@ -122,7 +124,8 @@ class FaultWorker:
 
     def finish(self, started: float) -> JobResult:
         done = self._read()
-        return JobResult(pid=done["pid"], exit=done["exit"], error=done["error"], seconds=time.monotonic() - started)
+        return JobResult(pid=done["pid"], exit=done["exit"], error=done["error"], seconds=time.monotonic() - started,
+                         error_type=done.get("error_type", ""), message=done.get("message", ""))
 
     def run(self, *, kill_after: float | None = None, **job: Any) -> JobResult:
         started = time.monotonic()

@@ -131,3 +131,24 @@ def test_sweep_drops_copies_of_dead_readers(tmp_path: Path) -> None:
     os.utime(dead, (old, old))
     assert sweep(base) == [dead]
     assert fresh.exists()  # too young to judge: its reader may be taking its lock right now
+
+
+def test_a_frozen_chroma_server_times_out_instead_of_hanging(tmp_path: Path) -> None:
+    """A server that accepts connections and never answers (frozen, half-open): opening a client gives up after
+    NEWSDESK_CHROMA_TIMEOUT with one line instead of waiting for ever (chromadb's own client has no timeout).
+    The same timeout on every later request is checked against a real `chroma run` stopped with SIGSTOP in
+    test_faults.py::test_chroma_server_killed_during_writes."""
+    import socket
+
+    from assistant.index.errors import IndexUnavailableError
+
+    with socket.socket() as frozen:
+        frozen.bind(("127.0.0.1", 0))
+        frozen.listen(8)  # the kernel completes the handshakes; nobody ever reads or replies
+        url = f"http://127.0.0.1:{frozen.getsockname()[1]}"
+        store = IndexStore(make_settings(tmp_path / "idx", chroma_url=url, chroma_timeout=0.5))
+        started = time.monotonic()
+        with pytest.raises(IndexUnavailableError) as caught:
+            store.client("any")
+        assert time.monotonic() - started < 5
+    assert "cannot reach the Chroma server" in str(caught.value) and "timed out" in str(caught.value)

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from assistant.records import Chunk, Filters, ScoredChunk
-from assistant.retrieval.hybrid import FilterError, HybridRetriever, diversify, fuse
+from assistant.retrieval.hybrid import FilterError, diversify, fuse
+from assistant.retrieval.retriever import HybridRetriever
 
 
 def _chunk(cid: str, story: str, text: str, day: int = 20260101) -> Chunk:
@@ -131,3 +132,36 @@ def test_reranker_hook_with_a_real_cross_encoder_class(corpus_desk) -> None:
     assert {h.chunk.story_id for h in result.hits} <= plain  # it reorders candidates, it invents none
     with pytest.raises(RerankerError, match="cannot load reranker"):
         CrossEncoderReranker("/nonexistent/cross-encoder").scores("q", ["a"])
+
+
+def test_a_question_naming_an_issue_number_searches_that_issue(corpus_desk) -> None:
+    # Last Week in AI #338 is dated 2026-03-16; "OpenAI" is in most issues of the bundled corpus.
+    r = corpus_desk.search("What did issue #338 say about OpenAI?", k=6)
+    assert r.hits and {h.chunk.issue_id for h in r.hits} == {"last-week-in-ai--2026-03-16-338"}
+    plan = corpus_desk.retriever.plan("What did issue #338 say about OpenAI?")
+    assert plan.text == "What did say about OpenAI?" and plan.filters and plan.filters.issues
+    # A number no issue carries changes nothing.
+    unknown = corpus_desk.retriever.plan("What did issue #9999 say about OpenAI?")
+    assert not (unknown.filters and unknown.filters.issues)
+    assert len({h.chunk.issue_id for h in corpus_desk.search("What did OpenAI announce?", k=6).hits}) > 1
+
+
+def test_every_candidate_is_ranked_with_its_real_cosine(corpus_desk) -> None:
+    # A BM25 hit that the approximate vector search did not return used to be fused as cosine 0; now each gets
+    # its own (exact) cosine, so the fused order does not depend on which of two searches found a chunk.
+    for question in ("What did AMD announce about HBM4?", "Which crate was crate of the week?",
+                     "How many pull requests were merged in the Rust project?", "Anthropic Pentagon designation"):
+        hits = corpus_desk.search(question, k=8).hits
+        assert hits and all(h.dense is not None and h.dense > 0.0 for h in hits), question
+
+
+def test_a_named_release_anchors_the_question_and_ranks_its_stories(corpus_desk) -> None:
+    question = "What did early testers say about Opus 4.5?"
+    plan = corpus_desk.retriever.plan(question, as_of=date(2026, 5, 27))
+    assert plan.frame is not None and plan.frame.recency and not plan.recency  # the release dates it, not "now"
+    assert corpus_desk.retriever.plan("How many Covid-19 tests can households order?").recency  # a name, no date
+    hits = corpus_desk.search(question, as_of=date(2026, 5, 27), k=4).hits
+    assert "Opus 4.5" in hits[0].chunk.text
+    # Weight 0 is the retriever without the bonus: the release's story still comes back, as a candidate.
+    plain = HybridRetriever(readers=corpus_desk.readers, embedder=corpus_desk.embedder, named_weight=0.0)
+    assert any("Opus 4.5" in h.chunk.text for h in plain.search(question, as_of=date(2026, 5, 27), k=6).hits)

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from assistant.retrieval.timeframe import ArchiveCalendar, recency_bonus, resolve
+from assistant.retrieval.calendar import ArchiveCalendar
+from assistant.retrieval.timeframe import recency_bonus, resolve
 
 AS_OF = date(2026, 5, 27)  # a Wednesday
 
@@ -119,3 +120,28 @@ def test_recency_bonus_is_bounded_and_halves() -> None:
     bonus = recency_bonus([0.0, 14.0, 28.0, -3.0], weight=0.2, half_life_days=14.0)
     assert bonus[0] == pytest.approx(0.2) and bonus[1] == pytest.approx(0.1) and bonus[2] == pytest.approx(0.05)
     assert bonus[3] == pytest.approx(0.2)  # future-dated stories never get more than today's
+
+
+def test_an_archive_of_undated_stories_gets_no_window() -> None:
+    # A single undated issue (ClusterMind's seed): "this year" cannot filter it, or nothing would be found.
+    undated = ArchiveCalendar(issue_dates=[], latest=None, days=[], sources={"clustermind"})
+    frame = resolve("According to Deloitte, what fraction of this year's AI compute is inference?", as_of=AS_OF,
+                    archive=undated)
+    assert frame.window is None and frame.notes and "searched all dates" in frame.notes[0]
+
+
+def test_a_month_used_as_an_adjective_dates_what_it_names() -> None:
+    as_of = date(2026, 11, 28)
+    advisory = resolve("What CVE did the April 2024 security advisory for the standard library carry?", as_of=as_of)
+    # An event's month: the issues that reported it may run up to the publication lag after it.
+    assert advisory.window and (advisory.window.since, advisory.window.until) == (date(2024, 4, 1), date(2024, 5, 6))
+    before = resolve("Before the May 2023 featured PR on API Priority and Fairness, how long did clients wait?",
+                     as_of=as_of)
+    # "Before" bounds by the month of the thing named, which itself is dated somewhere in May.
+    assert before.window and (before.window.since, before.window.until) == (None, date(2023, 5, 31))
+    spotlight = resolve("Who was profiled in the June 2026 maintainer spotlight?", as_of=as_of)
+    assert spotlight.window and spotlight.window.label == "the June 2026"
+    # "may" the verb is no month, and "the March 2026 issues" keeps its own rule (no lag: our writing).
+    assert resolve("What did the may 2023 plan say?", as_of=as_of).window is None
+    issues = resolve("What did the March 2026 issues say about Rust?", as_of=as_of)
+    assert issues.window and issues.window.until == date(2026, 3, 31)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from assistant.sources.newsletter import IssueError, parse_issue
+from assistant.sources.text import is_footer
 from tests.conftest import LWIAI, SEED_DIR, TWIR
 
 SEED = SEED_DIR / "000_31baea9013c4bfac.txt"
@@ -153,3 +154,76 @@ def test_unsupported_suffix(tmp_path: Path) -> None:
     path.write_bytes(b"%PDF-1.4")
     with pytest.raises(IssueError, match="unsupported file type"):
         parse_issue(path)
+
+
+# Excerpt (trimmed) of Last Week in AI #249, 2023-12-11 (shared/data/newsletters/skynet-today-last-week-in-ai/
+# 2023-12-11-249.md): a story saying "code is written by" once ended the issue there, dropping 57 stories.
+LWIAI_249_EXCERPT = """---
+title: "Last Week in AI #249"
+---
+
+#### Tools
+
+[ChatGPT rival Pi launches on Android](https://venturebeat.com/ai/chatgpt-rival-pi-launches-on-android/) - Inflection AI has launched its AI chatbot 'Pi' as a dedicated app on Android.
+
+[How AI assistants are already changing the way code gets made](https://www.technologyreview.com/2023/12/06/1084457/ai-assistants-copilot-changing-code-software-development-github-openai/) - AI assistants like Copilot are changing the way code is written by suggesting code to programmers and allowing them to accept or ignore the suggestions.
+
+[Paving the way to efficient architectures: StripedHyena-7B](https://www.together.ai/blog/stripedhyena-7b) - StripedHyena-7B is an open-source model that offers an alternative to Transformers.
+
+#### Business
+
+[AI Startup for Aerospace Valued at About $300 Million in New Financing](https://www.bloomberg.com/news/articles/2023-12-07/andreessen-horowitz-leads-financing-for-ai-startup-air-space-intelligence) - An AI startup in the aerospace industry has recently secured $300 million in new financing.
+"""
+
+# Excerpt (trimmed) of This Week in Rust 628, 2025-12-03 (shared/data/newsletters/this-week-in-rust/
+# 2025-12-03-this-week-in-rust.md): the editors' masthead is a real footer and is still cut.
+TWIR_628_EXCERPT = """Title: This Week in Rust 628
+Date: 2025-12-03
+
+# Quote of the Week
+
+> just returning an error is not *error handling*, it is just user space unwinding.
+
+– [Ddystopia on Rust-internals](https://internals.rust-lang.org/t/re-opening-deprecating-option-unwrap-and-result-unwrap/23734/45)
+
+This Week in Rust is edited by:
+
+* [nellshamrell](https://github.com/nellshamrell)
+* [llogiq](https://github.com/llogiq)
+
+*Email list hosting is sponsored by [The Rust Foundation](https://foundation.rust-lang.org/)*
+"""
+
+
+def test_story_saying_written_by_is_not_a_footer(tmp_path: Path) -> None:
+    md = tmp_path / "2023-12-11-249.md"
+    md.write_text(LWIAI_249_EXCERPT)
+    headlines = [s.headline for s in parse_issue(md).stories]
+    assert headlines == ["ChatGPT rival Pi launches on Android",
+                         "How AI assistants are already changing the way code gets made",
+                         "Paving the way to efficient architectures: StripedHyena-7B",
+                         "AI Startup for Aerospace Valued at About $300 Million in New Financing"]
+
+
+def test_masthead_footer_is_still_cut(tmp_path: Path) -> None:
+    md = tmp_path / "2025-12-03-this-week-in-rust.md"
+    md.write_text(TWIR_628_EXCERPT)
+    issue = parse_issue(md)
+    text = "\n".join(s.text for s in issue.stories)
+    assert "user space unwinding" in text
+    assert "edited by" not in text and "nellshamrell" not in text and "Email list hosting" not in text
+
+
+@pytest.mark.parametrize(("line", "footer"), [
+    ("This Week in Rust is edited by:", True),
+    ("*This Week in Rust is edited by: nellshamrell, llogiq, cdmistman", True),
+    ("This newsletter is written by Andrey and Jeremie.", True),
+    ("How AI assistants are already changing the way code gets made - AI assistants like Copilot are changing "
+     "the way code is written by suggesting code to programmers", False),  # Last Week in AI #249
+    ('Deepfake Text Detector Tool GPTZero Spots AI Writing - "A new tool is attempting to spot when text is '
+     'written by ChatGPT and other generative AI engines."', False),  # Last Week in AI #201
+    ("- Browsers, JSON, and FormData: ... The article is not React related but is written by Jim who works on "
+     "Remix.", False),  # This Week In React #125
+])
+def test_masthead_line(line: str, footer: bool) -> None:
+    assert is_footer(line) is footer
