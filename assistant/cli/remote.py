@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -65,6 +65,19 @@ def _refusal(body: bytes) -> str:
     return " ".join(str(data).split())[:300]
 
 
+def stream_result(stream: Iterable[bytes]) -> tuple[str, Any] | None:
+    """The end of a Gradio event stream (`GET /gradio_api/call/<name>/<event id>`): ("complete", the output
+    values) or ("error", its detail); None when the stream stops without either (the app went away)."""
+    event = ""
+    for raw in stream:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:") and event in ("complete", "error"):
+            return event, json.loads(line[5:])
+    return None
+
+
 def call(url: str, name: str, args: list[Any]) -> Any:
     """Run the public endpoint /name with these positional arguments; its (last) output value."""
     import urllib.error
@@ -78,18 +91,14 @@ def call(url: str, name: str, args: list[Any]) -> Any:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:
             event_id = json.loads(reply.read())["event_id"]
         with urllib.request.urlopen(f"{where}/{event_id}", timeout=TIMEOUT) as stream:
-            event = ""
-            for raw in stream:
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    data = json.loads(line[5:])
-                    if event == "error":
-                        raise RemoteError(f"the app refused: {_refusal(json.dumps(data).encode()) or 'error'}")
-                    if not isinstance(data, list) or not data:
-                        raise RemoteError(f"{base} sent an empty result for /{name}")
-                    return data[-1]
+            ended = stream_result(stream)
+        if ended is not None:
+            event, data = ended
+            if event == "error":
+                raise RemoteError(f"the app refused: {_refusal(json.dumps(data).encode()) or 'error'}")
+            if not isinstance(data, list) or not data:
+                raise RemoteError(f"{base} sent an empty result for /{name}")
+            return data[-1]
     except urllib.error.HTTPError as exc:
         detail = _refusal(exc.read())
         if exc.code == 404:
