@@ -357,6 +357,9 @@ def _named_week(m: re.Match[str]) -> tuple[date, date] | None:
     return day - timedelta(days=6), day + timedelta(days=PUBLICATION_LAG_DAYS)
 
 
+_DAYS_PER = {"day": 1, "week": 7}
+
+
 def _relative_window(m: re.Match[str], as_of: date, lag: int = PUBLICATION_LAG_DAYS) -> tuple[date | None, date]:
     phrase = m.group(1).lower()
     if phrase == "today":
@@ -367,7 +370,10 @@ def _relative_window(m: re.Match[str], as_of: date, lag: int = PUBLICATION_LAG_D
     if m.group(2):  # "the past 3 weeks": dateparser reads "3 weeks ago"
         count = m.group(2).lower()
         n = int(count) if count.isdigit() else _NUMBERS.get(count, 1)
-        parsed = _parse(f"{n} {m.group(3)}s ago" if n != 1 else f"1 {m.group(3)} ago", as_of)
+        unit = m.group(3).lower()
+        if unit in _DAYS_PER:  # "the last 7 days" is 7 days, the as-of date included, as `brief --since 7d` is
+            return as_of - timedelta(days=n * _DAYS_PER[unit] - 1), as_of
+        parsed = _parse(f"{n} {unit}s ago" if n != 1 else f"1 {unit} ago", as_of)
         return (parsed[0] if parsed else as_of - timedelta(days=7 * n)), as_of
     which, unit = phrase.split()
     if unit == "week":
@@ -378,7 +384,9 @@ def _relative_window(m: re.Match[str], as_of: date, lag: int = PUBLICATION_LAG_D
         this_start = as_of.replace(month=1, day=1)
     if which == "this":
         return this_start, as_of
-    if which == "past":  # a rolling span: the past week = the 7 days up to the as-of date
+    if which == "past":  # a rolling span: the past week = the 7 days up to the as-of date, both included
+        if unit in _DAYS_PER:
+            return as_of - timedelta(days=_DAYS_PER[unit] - 1), as_of
         parsed = _parse(f"1 {unit} ago", as_of)
         return (parsed[0] if parsed else as_of - timedelta(days=7)), as_of
     # "last week": the previous calendar week, reported up to a week later

@@ -38,8 +38,9 @@ def test_last_week_is_the_previous_calendar_week_plus_reporting_lag() -> None:
 
 def test_this_week_past_days_and_yesterday() -> None:
     assert window("What happened this week?")[1] == (date(2026, 5, 25), AS_OF)
-    assert window("Any news from the past 3 days?")[1] == (date(2026, 5, 24), AS_OF)
-    assert window("What happened over the last two weeks?")[1] == (date(2026, 5, 13), AS_OF)
+    # N days or weeks up to the as-of date, both ends included (as `newsdesk brief --since 3d`).
+    assert window("Any news from the past 3 days?")[1] == (date(2026, 5, 25), AS_OF)
+    assert window("What happened over the last two weeks?")[1] == (date(2026, 5, 14), AS_OF)
     assert window("What happened yesterday?")[1] == (date(2026, 5, 26), date(2026, 5, 26))
 
 
@@ -145,3 +146,13 @@ def test_a_month_used_as_an_adjective_dates_what_it_names() -> None:
     assert resolve("What did the may 2023 plan say?", as_of=as_of).window is None
     issues = resolve("What did the March 2026 issues say about Rust?", as_of=as_of)
     assert issues.window and issues.window.until == date(2026, 3, 31)
+
+
+def test_the_last_n_days_is_n_days_as_in_a_briefing() -> None:
+    # "the last 7 days" / "the past week" as of the 23rd: the 17th to the 23rd, as `newsdesk brief --since 7d`.
+    as_of = date(2023, 10, 23)
+    for question in ("What happened in the last 7 days?", "What happened in the past week?"):
+        frame = resolve(question, as_of=as_of)
+        assert frame.window and (frame.window.since, frame.window.until) == (date(2023, 10, 17), as_of), question
+    two = resolve("What happened in the past two weeks?", as_of=as_of)
+    assert two.window and two.window.since == date(2023, 10, 10)
