@@ -151,11 +151,8 @@ class Newsdesk:
         hits: dict[str, ArchiveHit] = {}
         # "React Forget / the React Compiler": either name counts.
         for alternative in [t for t in re.split(r"\s+/\s+|\s+or\s+", routed.term) if t.strip()] or [routed.term]:
-            found = find_mentions(self.archive_deps, alternative, filters=plan.filters,
-                                  near=is_name(alternative))[1]
-            if not found and is_name(alternative):  # nothing holds the name's words together: anywhere, then
-                found = find_mentions(self.archive_deps, alternative, filters=plan.filters)[1]
-            for hit in found:
+            for hit in find_mentions(self.archive_deps, alternative, filters=plan.filters,
+                                     near=is_name(alternative))[1]:
                 hits.setdefault(hit.story_id, hit)
         described = plan.filters.describe() if plan.filters else ""
         cov = build_coverage(routed.term, [], list(hits.values()), filters=described)

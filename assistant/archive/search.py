@@ -107,7 +107,9 @@ class _Query:
     text: str
     terms: list[str]  # stemmed, stopwords removed, as the BM25 side tokenises
     phrases: list[str] = field(default_factory=list)
-    near: bool = False  # the terms stand together, in order (a name: "KubeCon India", "kubecon-...-india")
+    # A name ("KubeCon India", also "kubecon-...-india" in a link): only the mentions where its words stand
+    # together in order count, when there are any.
+    near: bool = False
 
 
 def _tokens(texts: list[str], stemmer: Any) -> list[list[str]]:
@@ -126,11 +128,12 @@ def _mentions(chunks: list[Chunk], query: _Query, stemmer: Any) -> list[bool]:
         return [False] * len(chunks)
     need = set(query.terms)
     toks = _tokens([c.text for c in chunks], stemmer) if need else [[] for _ in chunks]
-    out = []
-    for chunk, words in zip(chunks, toks, strict=True):
-        low = chunk.text.lower()
-        out.append(need <= set(words) and all(p in low for p in query.phrases)
-                   and (not query.near or _in_order_near(words, query.terms)))
+    out = [need <= set(words) and all(p in c.text.lower() for p in query.phrases)
+           for c, words in zip(chunks, toks, strict=True)]
+    if query.near:
+        together = [ok and _in_order_near(words, query.terms) for ok, words in zip(out, toks, strict=True)]
+        if any(together):
+            return together
     return out
 
 
@@ -185,8 +188,8 @@ def _hit(chunk: Chunk, score: float, snippet: str) -> ArchiveHit:
 
 def find_mentions(deps: ArchiveDeps, query: str, *, filters: Filters | None = None,
                   near: bool = False) -> tuple[_Query, list[ArchiveHit]]:
-    """Every story (best chunk per story) that mentions the query, most relevant first; with `near`, only where
-    its words stand together in order (a name)."""
+    """Every story (best chunk per story) that mentions the query, most relevant first; with `near` (a name),
+    only those where its words stand together in order, unless none does."""
     from assistant.retrieval.hybrid import check_filters
 
     text = deps.check_query(query)

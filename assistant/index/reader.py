@@ -120,11 +120,7 @@ class IndexReader:
 
     def dense_among(self, query_vector: np.ndarray, ids: list[str]) -> list[ScoredChunk]:
         """These chunks' cosines to the query, nearest first (candidates another signal picked)."""
-        if not ids:
-            return []
-        got = self.collection.query(query_embeddings=[query_vector.tolist()], n_results=len(ids), ids=ids,
-                                    include=["distances"])
-        return self._scored(list(zip(got["ids"][0], got["distances"][0], strict=True)))
+        return self._scored(self._query_ids([query_vector.tolist()], len(ids), ids)) if ids else []
 
     def _scored(self, nearest: list[tuple[str, float]]) -> list[ScoredChunk]:
         if not nearest:
@@ -154,8 +150,11 @@ class IndexReader:
             kept = [(i, d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True) if i in allowed][:k]
             if len(kept) >= min(k, len(ids)):
                 return kept
-        got = self.collection.query(query_embeddings=vector, n_results=min(k, len(ids)), ids=ids,
-                                    include=["distances"])
+        return self._query_ids(vector, min(k, len(ids)), ids)
+
+    def _query_ids(self, vector: list[list[float]], n: int, ids: list[str]) -> list[tuple[str, float]]:
+        """The n nearest among these ids, by Chroma (ids and distances only)."""
+        got = self.collection.query(query_embeddings=vector, n_results=n, ids=ids, include=["distances"])
         return list(zip(got["ids"][0], got["distances"][0], strict=True))
 
     def search_lexical(self, query: str, *, k: int, filters: Filters | None = None) -> list[ScoredChunk]:

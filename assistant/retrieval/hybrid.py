@@ -23,7 +23,7 @@ from assistant.retrieval.calendar import ArchiveCalendar
 from assistant.retrieval.issueref import IssueRef, issue_refs, matching_issues
 from assistant.retrieval.rerank import CrossEncoderReranker
 from assistant.retrieval.timeframe import TimeFrame, recency_bonus, resolve
-from assistant.retrieval.versions import release_pattern, releases
+from assistant.retrieval.versions import NamedVersion, release_pattern, releases
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -130,6 +130,7 @@ class QueryPlan:
     frame: TimeFrame | None
     reader: Any
     recency: bool
+    releases: list[NamedVersion] = field(default_factory=list)  # "Kubernetes 1.24" (versions.py)
 
 
 class HybridSearch:
@@ -203,9 +204,9 @@ class HybridSearch:
         user_dates = filters is not None and bool(filters.since or filters.until)
         recency = bool(frame and frame.recency and not user_dates and self.recency_weight > 0)
         # A question that names an issue or a release is anchored in time by it: no bonus for recent stories.
-        anchored = named is not None or bool(releases(text))
+        named_releases = releases(text)
         return QueryPlan(query=query, text=text, filters=effective, frame=frame, reader=reader,
-                         recency=recency and not anchored)
+                         recency=recency and named is None and not named_releases, releases=named_releases)
 
     # ------------------------------------------------------------ searching
     def search(self, query: str, *, filters: Filters | None = None, k: int | None = None,
@@ -234,11 +235,11 @@ class HybridSearch:
                 dense += reader.dense(vector, k=self.candidates, filters=recent)
                 if self.lexical_weight:
                     lexical += reader.search_lexical(plan.text, k=self.candidates, filters=recent)
-        release = release_pattern(releases(plan.text))
+        release = release_pattern(plan.releases)
         named: list[str] = []
         if release is not None:
             # The release's own stories as candidates, whatever their length or wording (see versions.py).
-            named = [c.chunk_id for v in releases(plan.text)
+            named = [c.chunk_id for v in plan.releases
                      for c in reader.lexical.containing(str(v), k=NAMED_LEXICAL_K, filters=eff)
                      if release.search(c.text)][: self.candidates]
         # Every candidate is fused with its real cosine. HNSW misses close chunks in archives full of

@@ -9,6 +9,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,10 +25,9 @@ def smollm2_gguf() -> Path | None:
     return next(Path(spec.submodule_search_locations[0]).glob("*.gguf"), None)
 
 
-@pytest.fixture(scope="session")
-def llm_server() -> Iterator[str]:
-    """Base URL (http://127.0.0.1:PORT) of a running llama.cpp server with SmolLM2."""
-    require(importlib.util.find_spec("xllamacpp"), "the test extra installs xllamacpp (make setup-test)")
+def start_smollm2_server(*, n_ctx: int = 2048, threads: int = 2, wait_s: float = 60.0) -> tuple[Any, str]:
+    """A llama.cpp server (xllamacpp) with SmolLM2 on a free loopback port, once it answers /health: (the
+    server object, which stops the server when it goes; its base URL). Shared with benchmarks/bench_brief_llm.py."""
     import xllamacpp as xlc
 
     gguf = smollm2_gguf()
@@ -37,22 +37,29 @@ def llm_server() -> Iterator[str]:
     params.model.path = str(gguf)
     params.hostnames = ["127.0.0.1"]
     params.port = free_port()
-    params.n_ctx = 2048
+    params.n_ctx = n_ctx
     params.n_parallel = 1
-    params.cpuparams.n_threads = 2  # measured: 2 threads beat 4 on the 2-core reference machine
-    params.cpuparams_batch.n_threads = 2
+    params.cpuparams.n_threads = threads  # measured: 2 threads beat 4 on the 2-core reference machine
+    params.cpuparams_batch.n_threads = threads
     server = xlc.Server(params)
     url = f"http://127.0.0.1:{params.port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + wait_s
     while True:
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:  # noqa: S310 - loopback
                 if resp.status == 200:
-                    break
+                    return server, url
         except OSError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> Iterator[str]:
+    """Base URL (http://127.0.0.1:PORT) of a running llama.cpp server with SmolLM2."""
+    require(importlib.util.find_spec("xllamacpp"), "the test extra installs xllamacpp (make setup-test)")
+    server, url = start_smollm2_server()
     yield url
     del server  # the server stops when the object goes
 
