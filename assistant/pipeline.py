@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -88,7 +88,11 @@ class Newsdesk:
     @cached_property
     def answerer(self) -> Answerer:
         """Extractive by default; an LLM backend when settings.answer_mode says so (assistant/answer)."""
-        return make_answerer(self.settings, self.embedder, lead_fetcher=self.story_leads)
+        return make_answerer(self.settings, self.embedder, lead_fetcher=self.story_leads, name_counts=self.name_counts)
+
+    def name_counts(self, names: Iterable[str]) -> dict[str, int]:
+        """How many chunks of the current index hold each name (the answer gate's test for invented names)."""
+        return self.readers.get().lexical.chunk_counts(names)
 
     def story_leads(self, story_ids: list[str]) -> dict[str, Chunk]:
         """The first chunk of each story, so an answer can quote the lead of a story found by a later chunk."""

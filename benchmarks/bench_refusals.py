@@ -22,6 +22,7 @@ Default Settings throughout (the gate's thresholds are whatever assistant/config
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -169,6 +170,8 @@ def ask_all(desk: Newsdesk, tally: Tally, items: list[dict[str, Any]],
                "answer": answer.answer[:300], "cited_issues": sorted({c.issue_id for c in answer.citations})}
         if answer.gate:
             out["gate"] = {k: v for k, v in answer.gate.items() if isinstance(v, (str, int, float, bool))}
+        if "answer_words" in item:
+            out["answer_words_in_passages"] = item["answer_words"]
         if "gold" in item:
             out["gold"] = item["gold"]
             if tally.expect == "answer":
@@ -179,10 +182,22 @@ def ask_all(desk: Newsdesk, tally: Tally, items: list[dict[str, Any]],
     return tally
 
 
+def answer_words_in(row: dict[str, Any], which: str) -> list[str]:
+    """The gold answer's distinctive words (4+ letters, not in the question) that the row's `which` passages hold.
+    RGB's negatives are web search results labelled as not answering; many do ("By winning the 2013 Wimbledon
+    Championships, Murray became ..." for "Who won the men's singles Wimbledon in 2013?"), so the refusal rate is
+    also reported over the negatives that hold none of the answer's words."""
+    asked = set(re.findall(r"\w+", str(row.get("query", "")).lower()))
+    words = {w for g in _flat(row.get("answer")) for w in re.findall(r"\w+", str(g).lower())
+             if len(w) >= 4 and w not in asked}
+    text = "\n".join(str(p) for p in row.get(which) or []).lower()
+    return sorted(w for w in words if re.search(rf"\b{re.escape(w)}\b", text))
+
+
 def rgb_items(rows: list[dict[str, Any]], which: str, present: set[str]) -> list[dict[str, Any]]:
     """Questions of the rows whose `which` issue exists (a row with no such passages is left out)."""
     return [{"id": str(r["id"]), "question": str(r["query"]), "gold": r.get("answer"),
-             "filters": Filters(issues=[rgb_issue_id(r, which)])}
+             "filters": Filters(issues=[rgb_issue_id(r, which)]), "answer_words": answer_words_in(r, which)}
             for r in rows if rgb_issue_id(r, which) in present]
 
 
@@ -231,11 +246,15 @@ def run(*, limit: int | None = 100, multihop_limit: int | None = None, root: Pat
     rgb = run_rgb(rows, settings=settings, embedder=embedder, cache_dir=cache_dir, progress=progress)
     out: dict[str, Any] = {
         "machine": info, "embed_model": embedder.label,
-        "settings": {k: _plain(getattr(settings, k)) for k in ("refuse_below", "refuse_min_coverage", "refuse_min_sentence",
-                                                       "refuse_require_type", "top_k", "answer_mode",
-                                                       "reranker")},
+        "settings": {k: _plain(getattr(settings, k)) for k in (
+            "refuse_below", "refuse_min_coverage", "refuse_min_sentence", "refuse_require_type",
+            "refuse_min_name_share", "refuse_excuse_known", "top_k", "answer_mode", "reranker")},
         "rgb": {"queries": len(rows), "date": RGB_DATE.isoformat(),
-                "refuse_on_negatives": rgb["negative"].to_json(), "answer_on_positives": rgb["positive"].to_json()},
+                "refuse_on_negatives": rgb["negative"].to_json(), "answer_on_positives": rgb["positive"].to_json(),
+                "refuse_on_negatives_without_answer_words": Tally(
+                    "rgb-negative-clean", "refuse",
+                    [o for o in rgb["negative"].outcomes if not o.get("answer_words_in_passages")]).to_json(
+                        outcomes=False)},
         "targets": {"rgb_refuse_on_negatives": TARGET_REFUSE, "rgb_answer_on_positives": TARGET_ANSWER},
     }
     if multihop:
@@ -257,6 +276,10 @@ def summary_lines(res: dict[str, Any]) -> list[str]:
              f"{'met' if pos['answer_rate'] >= TARGET_ANSWER else 'MISSED'}"
              + (f"; gold answer in the text {pos['gold_in_answer_rate']:.3f}" if "gold_in_answer_rate" in pos
                 else "")]
+    clean = rgb.get("refuse_on_negatives_without_answer_words")
+    if clean:
+        lines.append(f"  refuse on the {clean['n']} negatives that hold no word of the gold answer: "
+                     f"{clean['refusal_rate']:.3f} ({neg['n'] - clean['n']} of {neg['n']} hold one)")
     if "multihop" in res:
         null, ans = res["multihop"]["null_refused"], res["multihop"]["answerable_answered"]
         lines.append(f"MultiHop-RAG (facts index): null queries refused {null['refusal_rate']:.3f} of {null['n']}; "

@@ -15,13 +15,14 @@ from assistant.config import AnswerMode, Settings
 
 if TYPE_CHECKING:
     from assistant.answer.extractive import LeadFetcher
+    from assistant.answer.gate import NameCounts
     from assistant.embedding import Encoder
 
 __all__ = ["AnswerEvent", "Answerer", "final_answer", "make_answerer", "stream_answer"]
 
 
 def make_answerer(settings: Settings, embedder: Encoder, *, lead_fetcher: LeadFetcher | None = None,
-                  llm: object | None = None) -> Answerer:
+                  name_counts: NameCounts | None = None, llm: object | None = None) -> Answerer:
     from assistant.answer.extractive import ExtractiveAnswerer
     from assistant.answer.gate import AnswerGate
     from assistant.answer.verify import Verifier, VerifyPolicy
@@ -29,7 +30,8 @@ def make_answerer(settings: Settings, embedder: Encoder, *, lead_fetcher: LeadFe
     policy = VerifyPolicy(settings.verify_policy)
     gate = AnswerGate(refuse_below=settings.refuse_below, min_coverage=settings.refuse_min_coverage,
                       min_sentence=settings.refuse_min_sentence, require_type=settings.refuse_require_type,
-                      min_name_share=settings.refuse_min_name_share)
+                      min_name_share=settings.refuse_min_name_share, excuse_known=settings.refuse_excuse_known,
+                      name_counts=name_counts)
     verifier = Verifier(embedder=embedder, min_similarity=settings.verify_min_similarity, policy=policy)
     if AnswerMode(settings.answer_mode) is AnswerMode.EXTRACTIVE:
         return ExtractiveAnswerer(embedder=embedder, refuse_below=settings.refuse_below, gate=gate,

@@ -39,6 +39,7 @@ from assistant.answer.verify import (
 from assistant.embedding import Encoder
 from assistant.index.errors import IndexUnavailableError
 from assistant.records import Answer, Chunk, Citation, ScoredChunk
+from assistant.retrieval.versions import release_pattern, releases
 from assistant.sources.text import split_sentences
 
 __all__ = ["REFUSAL", "ExtractiveAnswerer", "citation", "refusal"]
@@ -313,6 +314,11 @@ class ExtractiveAnswerer:
             shares = {id(h): name_share(h) for h in usable}
             top_share = max(shares.values(), default=0.0)
             usable = [h for h in usable if shares[id(h)] >= top_share - 0.34]
+        # A release is an identifier: when stories name the one asked about ("Kubernetes 1.26"), a look-alike
+        # ("Kubernetes 1.35 is now built with Go 1.26") is no answer, however close (retrieval/versions.py).
+        release = release_pattern(releases(question))
+        if release is not None and any(release.search(h.chunk.text) for h in usable):
+            usable = [h for h in usable if release.search(h.chunk.text)]
         best = max((rel_of(h) for h in usable), default=-1.0)
         # The gate has already decided that the archive answers; here only stories far below the best are cut.
         floor = best - 0.2 if floor is None else max(floor, best - 0.2)

@@ -24,11 +24,12 @@ The thresholds are chosen by leave-one-newsletter-out over six newsletters of di
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.records import ScoredChunk
+from assistant.retrieval.timeframe import about_our_writing
 from assistant.terms import STOPWORDS, names_in, numbers_in, term_set, tokens
 from assistant.terms import stem as _stem
 
@@ -51,6 +52,11 @@ _DATE_WORDS = re.compile(
     r"tomorrow|yesterday|week|month|year|quarter|q[1-4]|h[12]|spring|summer|autumn|fall|winter|soon|later|"
     r"(?:19|20)\d\d|\d{1,2}/\d{1,2})\b", re.IGNORECASE)
 _SEP = re.compile(r"[\s\-_]+")
+_V_NUMBER = re.compile(r"^v\d+$")
+_POINT_RELEASE = re.compile(r"\b([A-Za-z][\w+]*)[\s-]+v?(\d+)\.\d")
+# A hyphenated word with a lower-case word in it is a compound ("RL-based", "Macron-backed", "mid-2026"), not an
+# identifier: its capitalised parts are names of their own and the rest is ordinary words.
+_LOWER_PART = re.compile(r"^[a-z]{2,}$")
 
 
 @dataclass
@@ -63,6 +69,10 @@ class StoryEvidence:
     name_share: float
     best_sentence: float
     type_found: bool
+    # The share again, with the plain names that other stories of the archive hold counted as found: a question
+    # names "Redox OS" or "Gatsby Inc." where the story says "Redox" or "Gatsby". Invented names (what an
+    # unanswerable question about the archive's topic asks) are in no story at all.
+    known_share: float | None = None
 
 
 @dataclass
@@ -77,6 +87,9 @@ class Evidence:
     missing_terms: list[str]
     answer_type: str                # "number", "date" or ""
     stories: list[StoryEvidence]
+    # "What did we write about X in May?" asks for our stories about X, which any story naming X answers; no
+    # single sentence is close to such a question, so the sentence floor does not apply (names still must match).
+    about_coverage: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,7 +97,9 @@ class Evidence:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Evidence:
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        fields["stories"] = [StoryEvidence(**s) for s in data.get("stories", [])]
+        known = StoryEvidence.__dataclass_fields__
+        fields["stories"] = [StoryEvidence(**{k: v for k, v in s.items() if k in known})
+                             for s in data.get("stories", [])]
         return cls(**fields)
 
 
@@ -103,11 +118,17 @@ class Coverage:
 
 
 def _joined_forms(text: str) -> set[str]:
-    """Lower-cased tokens and adjacent pairs/triples with separators removed, so "DeepSeek V4" holds "deepseekv4"."""
+    """Lower-cased tokens and adjacent pairs/triples with separators removed, so "DeepSeek V4" holds "deepseekv4";
+    a version marked "v" after a name is the name's number too ("Remix v3" holds "remix3", as the question's
+    "Remix 3" is read)."""
     toks = [t.lower() for t in tokens(text)]
     out = {_SEP.sub("", t) for t in toks}
     for n in (2, 3):
         out |= {"".join(toks[i:i + n]) for i in range(len(toks) - n + 1)}
+    out |= {a + b[1:] for a, b in zip(toks, toks[1:], strict=False) if _V_NUMBER.match(b)}
+    # A point release belongs to its major version: "Llama-3.1-8B" and "React 19.2" hold "llama3" and "react19"
+    # (never the other way: "K2.6" is not "K2.5", and "Llama 3" does not hold "llama3.1").
+    out |= {f"{m.group(1)}{m.group(2)}".lower() for m in _POINT_RELEASE.finditer(text)}
     return out
 
 
@@ -142,12 +163,17 @@ def is_identifier(name: str, original: str) -> bool:
     return bool(re.search(r"[a-z][A-Z]", original)) or ("-" in name and len(name) > 3)
 
 
+# Names -> how many chunks of the archive hold each (0: none; a stop word counts as everywhere).
+NameCounts = Callable[[Iterable[str]], dict[str, int]]
+
+
 class AnswerGate:
     """Refuse before answering when the archive does not answer the question (see the module docstring)."""
 
     def __init__(self, *, refuse_below: float, min_sentence: float = -1.0, min_coverage: float = 0.5,
                  passages: int = 3, require_names: bool = True, require_type: bool = True,
-                 type_sentences: int = 3, min_name_share: float = 1.0) -> None:
+                 type_sentences: int = 3, min_name_share: float = 1.0, excuse_known: bool = False,
+                 name_counts: NameCounts | None = None) -> None:
         if not 0.0 <= min_coverage <= 1.0 or not 0.0 <= min_name_share <= 1.0:
             raise ValueError("min_coverage and min_name_share must be within [0, 1]")
         if passages < 1 or type_sentences < 1:
@@ -160,6 +186,8 @@ class AnswerGate:
         self.require_type = require_type
         self.type_sentences = type_sentences
         self.min_name_share = min_name_share
+        self.excuse_known = excuse_known
+        self.name_counts = name_counts  # the archive's story counts per name; the pipeline supplies them
 
     @staticmethod
     def question_terms(question: str) -> tuple[set[str], set[str]]:
@@ -173,6 +201,12 @@ class AnswerGate:
             words.add(low)
         text = _DATE_PHRASE.sub(" ", question)
         names = {n for n in names_in(text) if not _YEAR.match(n) and not n.isdigit() and not _ORDINAL.match(n)}
+        for tok in tokens(text):
+            parts = tok.split("-")
+            if len(parts) > 1 and any(_LOWER_PART.match(p) for p in parts) and tok.lower() in names:
+                names.discard(tok.lower())
+                names |= {p.lower() for p in parts if not _LOWER_PART.match(p) and len(p) > 1
+                          and not _YEAR.match(p) and not p.isdigit() and p.lower() not in STOPWORDS}
         # Version numbers are as specific as names ("Go 1.27", "Opus 4.6"); plain integers are usually counts or
         # issue numbers ("issue 540"), and years are retrieval's business.
         names |= {n for n in numbers_in(text) if "." in n and not _YEAR.match(n)}
@@ -206,10 +240,14 @@ class AnswerGate:
         kind = self.answer_type(question)
         found: set[str] = set()
         missing_everywhere = set(names)
+        counts = self.name_counts(sorted(soft)) if self.name_counts is not None and soft else None
+        known = {n for n in soft if counts.get(n, 0) > 0} if counts is not None else set()
         stories: list[StoryEvidence] = []
         for rank, h in enumerate(hits[: self.passages]):
             c = h.chunk
-            text = f"{c.text}\n{c.headline}\n{c.issue_title}\n{c.source_name}\n{c.section}"
+            # The story's links count: "the Grafana toolkit" is github.com/grafana/augurs.
+            text = f"{c.text}\n{c.headline}\n{c.issue_title}\n{c.source_name}\n{c.section}\n{c.url or ''}\n" + \
+                "\n".join(c.links)
             terms = term_set(text) | numbers_in(text)
             found |= terms
             joined = _joined_forms(text)
@@ -222,16 +260,18 @@ class AnswerGate:
             stories.append(StoryEvidence(
                 rank=rank, identifiers_ok=idents <= present,
                 name_share=len(soft & present) / len(soft) if soft else 1.0,
-                best_sentence=own[0][2] if own else -1.0, type_found=typed))
+                best_sentence=own[0][2] if own else -1.0, type_found=typed,
+                known_share=(len(soft & (present | known)) / len(soft) if soft else 1.0) if counts is not None
+                else None))
         missing = sorted(w for w in words if w not in found and _stem(w) not in found)
         cov = 1.0 - len(missing) / len(words) if words else 1.0
         return Evidence(best_dense=float(best), coverage=cov, names=sorted(names), identifiers=sorted(idents),
                         missing_names=sorted(missing_everywhere), missing_terms=missing, answer_type=kind,
-                        stories=stories)
+                        stories=stories, about_coverage=about_our_writing(question))
 
     def decide(self, ev: Evidence, *, has_hits: bool = True) -> Coverage:
         named = [s for s in ev.stories if not self.require_names or not ev.names or
-                 (s.identifiers_ok and s.name_share >= self.min_name_share)]
+                 (s.identifiers_ok and self._share(s) >= self.min_name_share)]
         best_sentence = max((s.best_sentence for s in named), default=-1.0)
         if not has_hits:
             reason = "nothing retrieved"
@@ -241,7 +281,7 @@ class AnswerGate:
             reason = "no close story names " + ", ".join(ev.missing_names or ev.names)
         elif ev.coverage < self.min_coverage:
             reason = f"only {ev.coverage:.0%} of the question's terms occur in the closest stories"
-        elif best_sentence > -1.0 and best_sentence < self.min_sentence:
+        elif best_sentence > -1.0 and best_sentence < self.min_sentence and not ev.about_coverage:
             reason = f"no sentence answers it closely enough ({best_sentence:.2f} < {self.min_sentence:.2f})"
         elif self.require_type and not any(s.type_found for s in named):
             reason = f"the closest sentences hold no {ev.answer_type}"
@@ -249,6 +289,11 @@ class AnswerGate:
             reason = ""
         return Coverage(not reason, ev.best_dense, ev.coverage, ev.missing_names, ev.missing_terms, reason,
                         floor=self.refuse_below, evidence=ev)
+
+    def _share(self, story: StoryEvidence) -> float:
+        if self.excuse_known and story.known_share is not None:
+            return story.known_share
+        return story.name_share
 
     def check(self, question: str, hits: Sequence[ScoredChunk],
               sentences: Sequence[tuple[int, str, float]] | None = None) -> Coverage:

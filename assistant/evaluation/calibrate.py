@@ -31,6 +31,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "min_coverage": (0.0, 0.3, 0.4, 0.5, 0.6),
     "require_type": (False, True),
     "min_name_share": (0.5, 0.67, 1.0),
+    "excuse_known": (False, True),
 }
 FACT_PATH = ("fact", "date_filtered", *UNANSWERABLE)
 
@@ -42,16 +43,17 @@ class Setting:
     min_coverage: float
     require_type: bool
     min_name_share: float
+    excuse_known: bool = False
 
     def gate(self) -> AnswerGate:
         return AnswerGate(refuse_below=self.refuse_below, min_sentence=self.min_sentence,
                           min_coverage=self.min_coverage, require_type=self.require_type,
-                          min_name_share=self.min_name_share)
+                          min_name_share=self.min_name_share, excuse_known=self.excuse_known)
 
     def as_settings(self) -> dict[str, Any]:
         return {"refuse_below": self.refuse_below, "refuse_min_sentence": self.min_sentence,
                 "refuse_min_coverage": self.min_coverage, "refuse_require_type": self.require_type,
-                "refuse_min_name_share": self.min_name_share}
+                "refuse_min_name_share": self.min_name_share, "refuse_excuse_known": self.excuse_known}
 
 
 def open_desks(desks: dict[str, Newsdesk]) -> dict[str, Newsdesk]:
@@ -118,7 +120,7 @@ def choose(outcomes: list[Outcome]) -> Setting:
         score = (keeps_guarantees(gated), objective(gated))
         # Ties go to the stricter setting: refusing is the safer error for a cited-answers tool.
         strictness = (setting.refuse_below + setting.min_sentence + setting.min_coverage + setting.require_type
-                      + setting.min_name_share)
+                      + setting.min_name_share - setting.excuse_known)
         if best is None or (score, strictness) > best[:2]:
             best = (score, strictness, setting)
     assert best is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,25 @@ class LexicalIndex:
             total = bm25.get_scores_from_ids(token_ids, weight_mask=weights)
             rows = rows[np.argsort(-total[rows], kind="stable")[:k]]
         return [_row_to_chunk(self.corpus[int(i)]) for i in rows]
+
+    def chunk_counts(self, words: Iterable[str]) -> dict[str, int]:
+        """How many chunks hold each word (after BM25's tokenizing and stemming): 0 for a word no chunk has, and
+        every chunk for a stop word. A word of several tokens counts by its rarest token."""
+        if not self.corpus:
+            return {w: 0 for w in words}
+        bm25 = self.retriever.bm25
+        indptr = bm25.scores["indptr"]  # bm25s's sparse matrix: a token's chunks lie between two offsets
+        out: dict[str, int] = {}
+        for word in words:
+            tokens = bm25_tokenize([word], self.stemmer)
+            strings = bm25s.tokenization.convert_tokenized_to_string_list(tokens)[0] if tokens.vocab else []
+            if not strings:
+                out[word] = len(self.corpus)
+                continue
+            ids = bm25.get_tokens_ids(strings)
+            out[word] = 0 if len(ids) < len(set(strings)) else \
+                min(int(indptr[i + 1] - indptr[i]) for i in ids)
+        return out
 
     def top(self, tokens: Any, *, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The k best-scoring rows (index, score > 0) for a tokenized query, best first, ties in row order.

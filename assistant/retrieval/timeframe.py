@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from assistant.retrieval.calendar import ArchiveCalendar
+from assistant.retrieval.periods import year_parts
 
 # Newsletters report an event in the next issue, up to a week later, so a closed window about the past keeps
 # stories dated up to this many days after its end (never past the as-of date).
@@ -29,8 +30,16 @@ PUBLICATION_LAG_DAYS = 6
 _OUR_WRITING = re.compile(
     r"\b(?:we|our|us|the newsletter|this newsletter|the issues?|issues?)\b.{0,40}?\b(?:wr(?:ite|ote|itten)|"
     r"cover(?:ed|s)?|mention(?:ed|s)?|publish(?:ed)?|sa(?:y|id)|report(?:ed)?|feature(?:d|s)?|ran|run|"
-    r"include[ds]?|discuss(?:ed)?|link(?:ed)?)\b|\b(?:issues?|editions?)\s+(?:of|from|in|dated|published)\b",
+    r"include[ds]?|discuss(?:ed)?|link(?:ed)?|announce[ds]?|carr(?:y|ied|ies))\b|\b(?:issues?|editions?)\s+(?:of|for|from|in|dated|published)\b",
     re.IGNORECASE)
+
+
+
+def about_our_writing(question: str) -> bool:
+    """"What did we write about X in May?", "Which papers in the April issues mentioned Mixtral?": a question
+    about the newsletter's own coverage, not about when events happened."""
+    return bool(_OUR_WRITING.search(question))
+
 
 _MONTHS = {m.lower() for m in calendar.month_name[1:]} | {m.lower() for m in calendar.month_abbr[1:]}
 _WEEKDAYS = {d.lower() for d in calendar.day_name} | {d.lower() for d in calendar.day_abbr}
@@ -212,7 +221,7 @@ def resolve(question: str, *, as_of: date | None, archive: ArchiveCalendar | Non
     as_of = as_of or date.today()
     frame = TimeFrame(as_of=as_of, explicit_as_of=explicit, query=question)
     spans: list[_Span] = []
-    lag = 0 if _OUR_WRITING.search(question) else PUBLICATION_LAG_DAYS
+    lag = 0 if about_our_writing(question) else PUBLICATION_LAG_DAYS
 
     for m in _ISSUES_OF_MONTH_RE.finditer(question):
         found_month = _month_of_issues(m)
@@ -228,6 +237,9 @@ def resolve(question: str, *, as_of: date | None, archive: ArchiveCalendar | Non
         if until is not None and not word:
             until = _lagged(until, as_of, lag)
         spans.append(_Span(since, until, m.group(0).strip(), m.start(), m.end()))
+    for first, last, start, end in year_parts(question):
+        if not _inside(start, spans):
+            spans.append(_Span(first, _lagged(last, as_of, lag), question[start:end], start, end))
     for m in _WEEK_RE.finditer(question):
         if not _inside(m.start(), spans):
             found_week = _named_week(m)

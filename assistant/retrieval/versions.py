@@ -38,7 +38,7 @@ class NamedVersion:
     version: str
 
     def __str__(self) -> str:
-        return f"{self.name} {self.version}"
+        return f"{self.name} {self.version}".strip()
 
 
 def named_versions(question: str) -> list[NamedVersion]:
@@ -54,14 +54,26 @@ def named_versions(question: str) -> list[NamedVersion]:
     return out
 
 
+# "the v1.31 Enhancements Freeze": a dotted version marked with "v" names a release even without its product.
+_BARE_RE = re.compile(r"(?<![\w.#-])v(\d+\.\d+(?:\.\d+)*)(?![\w%-]|\.\d)")
+
+
 def releases(question: str) -> list[NamedVersion]:
-    """The named versions that surely name a release: dotted ones ("Kubernetes 1.24", "Opus 4.5")."""
-    return [v for v in named_versions(question) if "." in v.version]
+    """The named versions that surely name a release: dotted ones ("Kubernetes 1.24", "Opus 4.5"), and a dotted
+    version marked with "v" on its own ("v1.31"), whose name is then empty."""
+    out = [v for v in named_versions(question) if "." in v.version]
+    named = {v.version for v in out}
+    for m in _BARE_RE.finditer(question):
+        bare = NamedVersion("", m.group(1))
+        if m.group(1) not in named and bare not in out:
+            out.append(bare)
+    return out
 
 
 def release_pattern(versions: list[NamedVersion]) -> re.Pattern[str] | None:
     """A text names one of the releases: the name, then "version"/"v" or not, then exactly that version."""
     if not versions:
         return None
-    alternatives = "|".join(rf"{re.escape(v.name)}[\s-]*(?:version\s+)?v?{re.escape(v.version)}" for v in versions)
+    alternatives = "|".join(rf"{re.escape(v.name)}[\s-]*(?:version\s+)?v?{re.escape(v.version)}" if v.name
+                            else rf"v?{re.escape(v.version)}" for v in versions)
     return re.compile(rf"(?<![\w.])(?:{alternatives})(?![\w%]|\.\d)", re.IGNORECASE)

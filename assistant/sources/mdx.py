@@ -270,7 +270,8 @@ def _blank(lines: list[str], idx: int) -> bool:
 
 def _lead_heading(paragraph: str) -> str | None:
     """The heading text for a lead paragraph, or None when the paragraph is prose."""
-    bold = _BOLD_ONLY_RE.match(paragraph)
+    # An emoji may open the lead ("🎥 **[Talk title](url)**"), as it opens list items.
+    bold = _BOLD_ONLY_RE.match(strip_leading_symbols(paragraph))
     if bold:
         inner = bold.group(1).strip()
         return inner if _LINK_ONLY_RE.match(inner) or "](" not in inner else None

@@ -185,3 +185,42 @@ def test_gate_needs_the_names_the_question_asks_about() -> None:
     assert at(0.35) and not at(0.25)
     assert "cosine" in gate.check("What did NVIDIA announce at GTC?",
                                   [ScoredChunk(chunk=hits[0].chunk, score=0.1, dense=0.1)]).reason
+
+
+class TestGateNames:
+    """Names as the gate reads them (answer/gate.py): compounds, links, a version marked "v", invented names."""
+
+    def test_a_hyphenated_compound_is_words_and_its_names(self) -> None:
+        names = AnswerGate.question_terms
+        assert names("By how much did the RL-based method improve Gemini on MATH?")[1] == {"rl", "gemini", "math"}
+        assert names("What did France's Macron-backed chatbot Lucie do?")[1] == {"france", "macron", "lucie"}
+        assert "mid-2026" not in names("Which design system shipped in mid-2026?")[1]
+        # Identifiers stay whole: every part is a name or a number.
+        assert {"gpt-5.3-codex", "kep-4622"} <= names("Did GPT-5.3-Codex cite KEP-4622?")[1]
+
+    def test_a_storys_link_and_a_v_version_count(self) -> None:
+        gate = AnswerGate(refuse_below=0.3, min_coverage=0.0, min_name_share=1.0)
+        story = hit(1, "This week's crate is augurs, a time-series toolkit for Rust.", "Crate of the Week")
+        story.chunk.url = "https://github.com/grafana/augurs"
+        assert gate.check("Which Grafana toolkit was crate of the week?", [story]).answerable
+        remix = hit(2, "It introduces Remix v3, not based on React anymore.", "Remix Jam 2025 Recap")
+        assert gate.check("What did we cover about Remix 3?", [remix]).answerable
+        assert not gate.check("What did we cover about Remix 4?", [remix]).answerable
+        # A point release belongs to its major version, never to another point release.
+        llama = hit(3, "SCA improves the Llama-3.1-8B-Instruct model's success rate.", "Self-Correcting Agents")
+        assert gate.check("Which papers built on Llama 3 models?", [llama]).answerable
+        assert not gate.check("Which papers built on Llama 3.2 models?", [llama]).answerable
+
+    def test_only_names_the_archive_never_holds_refuse_when_known_names_are_excused(self) -> None:
+        story = hit(1, "This Month in Redox - April 2025: a new scheduler.", "This Month in Redox")
+        question = "Which Redox OS update did the issue link to?"
+        counts = {"redox": 4, "os": 55}
+        excused = AnswerGate(refuse_below=0.3, min_coverage=0.0, min_name_share=1.0, excuse_known=True,
+                             name_counts=lambda names: {n: counts.get(n, 0) for n in names})
+        assert excused.check(question, [story]).answerable          # "OS" is in other stories of the archive
+        assert not excused.check("Which Redox Zeta update did the issue link to?", [story]).answerable
+        strict = AnswerGate(refuse_below=0.3, min_coverage=0.0, min_name_share=1.0,
+                            name_counts=lambda names: {n: counts.get(n, 0) for n in names})
+        verdict = strict.check(question, [story])
+        assert not verdict.answerable and verdict.evidence is not None
+        assert verdict.evidence.stories[0].known_share == 1.0 and verdict.evidence.stories[0].name_share == 0.5

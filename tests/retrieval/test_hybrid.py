@@ -162,6 +162,6 @@ def test_a_named_release_anchors_the_question_and_ranks_its_stories(corpus_desk)
     assert corpus_desk.retriever.plan("How many Covid-19 tests can households order?").recency  # a name, no date
     hits = corpus_desk.search(question, as_of=date(2026, 5, 27), k=4).hits
     assert "Opus 4.5" in hits[0].chunk.text
-    # Weight 0 is the retriever without the bonus: the release's story still comes back, as a candidate.
-    plain = HybridRetriever(readers=corpus_desk.readers, embedder=corpus_desk.embedder, named_weight=0.0)
+    # Without the ordering, the release's story still comes back, as a candidate.
+    plain = HybridRetriever(readers=corpus_desk.readers, embedder=corpus_desk.embedder, named_first=False)
     assert any("Opus 4.5" in h.chunk.text for h in plain.search(question, as_of=date(2026, 5, 27), k=6).hits)

@@ -84,3 +84,15 @@ def test_exact_ties_are_cut_in_row_order(tmp_path: Path) -> None:
     mask = np.zeros(len(texts), dtype=bool)
     mask[[4, 9, 12]] = True  # one ferry row and two reprints allowed
     assert [r for r, _ in lexical.top(_tokens(lexical, "tidal barrage record"), k=4, mask=mask)] == [9, 12]
+
+
+def test_chunk_counts_are_bm25s_document_frequencies(reader) -> None:
+    lexical: LexicalIndex = reader.lexical
+    bm25 = lexical.retriever.bm25
+    counts = lexical.chunk_counts(["OpenAI", "Rust", "zzqxv", "the"])
+    for name in ("OpenAI", "Rust"):
+        [token] = bm25s.tokenization.convert_tokenized_to_string_list(_tokens(lexical, name))[0]
+        scoring = int((bm25.get_scores_from_ids(bm25.get_tokens_ids([token])) > 0).sum())
+        assert counts[name] == scoring > 0, name     # the chunks the word scores in, as a search counts them
+    assert counts["zzqxv"] == 0                      # no chunk holds it: an invented name
+    assert counts["the"] == len(lexical.corpus)      # a stop word is everywhere

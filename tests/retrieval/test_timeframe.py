@@ -156,3 +156,23 @@ def test_the_last_n_days_is_n_days_as_in_a_briefing() -> None:
         assert frame.window and (frame.window.since, frame.window.until) == (date(2023, 10, 17), as_of), question
     two = resolve("What happened in the past two weeks?", as_of=as_of)
     assert two.window and two.window.since == date(2023, 10, 10)
+
+
+def test_questions_about_our_writing_take_the_issues_dates() -> None:
+    from assistant.retrieval.timeframe import about_our_writing
+
+    for question in ("Which rustup releases did we announce in March 2025?",
+                     "Which Waymo stories were in the issue for the week ending May 27, 2024?",
+                     "What ingress-nginx news did the March 2026 issues carry?"):
+        assert about_our_writing(question), question
+    assert not about_our_writing("What did Google announce in March?")
+    assert window("Which rustup releases did we announce in March 2026?")[1] == (date(2026, 3, 1), date(2026, 3, 31))
+
+
+def test_parts_of_a_year_are_windows() -> None:
+    # "early" is January-April, "mid" May-August, "late" September-December; seasons are three months.
+    assert window("Who acquired Gatsby Inc. in early 2023?")[1] == (date(2023, 1, 1), date(2023, 5, 6))
+    assert window("What did we cover in late 2024?")[1] == (date(2024, 9, 1), date(2024, 12, 31))
+    assert window("Which company did the Remix team join in autumn 2022?")[1] == (date(2022, 9, 1), date(2022, 12, 6))
+    frame, span = window("Which design system shipped in beta in mid-2026?")
+    assert span == (date(2026, 5, 1), AS_OF) and frame.query == "Which design system shipped in beta?"

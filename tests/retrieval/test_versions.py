@@ -42,3 +42,17 @@ class TestNamedVersions:
         for question in ("How many free Covid-19 tests can households order?", "What does Title 42 allow?",
                          "What new hooks shipped in React 19?"):
             assert releases(question) == [], question
+
+
+    def test_a_v_version_names_a_release_without_its_product(self) -> None:
+        from assistant.retrieval.versions import releases
+
+        assert releases("At the v1.31 Enhancements Freeze, how many features were tracked?") == \
+            [NamedVersion("", "1.31")]
+        assert releases("Kubernetes v1.24 and v1.24") == [NamedVersion("Kubernetes", "1.24")]
+        pattern = release_pattern(releases("the v1.31 freeze"))
+        assert pattern is not None
+        for text in ("tracked for beta in the upcoming v1.31.", "Kubernetes 1.31 is out"):
+            assert pattern.search(text), text
+        for text in ("v1.31.0-alpha.2 is live", "1.310 users", "version 11.31"):
+            assert not pattern.search(text), text

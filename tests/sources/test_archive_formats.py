@@ -199,6 +199,19 @@ document.cookie
         assert "[b](<https://example.com/b>)" in markdown
         assert "```jsx\n<App />\n```" in markdown  # code is text, left as written
 
+    def test_a_lead_may_open_with_an_emoji(self, tmp_path: Path) -> None:
+        # This Week In React #254 opens its Remix 3 lead with "🎥 **[...](...)**"; that story was lost before.
+        path = _write(tmp_path, "254.mdx", "---\ntitle: Weekly #254\ndate: 10-15-2025\n---\n\n## ⚛️ React\n\n"
+                      "**[Next.js 16 beta](https://nextjs.org/blog)**\n\nA new major version.\n\n---\n\n"
+                      "![Remix v3](/remix.jpg)\n\n🎥 **[Remix Jam 2025 \\- Introducing Remix 3](https://youtu.be/x)**\n\n"
+                      "Ryan and Michael introduced Remix v3 in a long talk.\n\n---\n\n"
+                      "- [Other item](https://a.example): comment\n- [More](https://b.example): two\n")
+        [issue] = parse_issues(path)
+        by_headline = {s.headline: s for s in issue.stories}
+        remix = by_headline["Remix Jam 2025 - Introducing Remix 3"]
+        assert "Ryan and Michael" in remix.body and remix.url == "https://youtu.be/x" and remix.section == "React"
+        assert "Ryan" not in by_headline["Next.js 16 beta"].body and "Other item" in by_headline
+
     def test_parse_issues_on_one_mdx_issue_is_parse_issue(self, tmp_path: Path) -> None:
         path = _write(tmp_path, "7.mdx", "---\ntitle: Weekly #7\ndate: 01-02-2024\n---\n\n## News\n\n"
                       "- [A](https://a.example) - one\n- [B](https://b.example) - two\n")
