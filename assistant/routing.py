@@ -144,9 +144,33 @@ _KIND_WORDS = {"project", "projects", "library", "libraries", "effort", "efforts
                "product", "products", "service", "updates", "update", "plans", "plan"}
 
 
+# "(KEP-4639, first proposed as the OCI VolumeSource)": the other names an aside gives the thing.
+_ALIAS_LEAD = re.compile(r"^(?:(?:first |originally |previously |formerly |also )?(?:proposed |known |called |named |"
+                         r"introduced )?(?:as |aka |a\.k\.a\. |or )?)?(?:the )?", re.IGNORECASE)
+
+
+def _aliases(term: str) -> list[str]:
+    """Names inside a parenthetical aside: "image volumes (KEP-4639, first proposed as the OCI VolumeSource)"
+    -> ["KEP-4639", "OCI VolumeSource"]. Only names count; "(the new one)" gives none."""
+    out = []
+    for aside in re.findall(r"\(([^)]*)\)", term):
+        for part in re.split(r",|;|\s+or\s+", aside):
+            name = _ALIAS_LEAD.sub("", part.strip()).strip(_PUNCT)
+            if name and len(name) <= 60 and any(_NAME.fullmatch(w) for w in name.split()):
+                out.append(name)
+    return out
+
+
 def _clean_term(term: str) -> str:
-    """The thing asked about, without the words that frame it: possessive owners, appositives, asides."""
+    """The thing asked about, without the words that frame it: possessive owners, appositives, asides; names an
+    aside gives are alternatives ("image volumes / KEP-4639 / OCI VolumeSource", either counts)."""
     term = term.strip(_PUNCT)
+    aliases = _aliases(term)
+    cleaned = _clean_words(term)
+    return " / ".join(dict.fromkeys([cleaned, *aliases])) if cleaned else cleaned
+
+
+def _clean_words(term: str) -> str:
     term = re.sub(r"\s*\([^)]*\)", "", term)          # "image volumes (KEP-4639)" -> "image volumes"
     term = re.split(r",\s+|\s+[-–—]\s+", term)[0]        # "gccrs, the GCC-based Rust compiler" -> "gccrs"
     for _ in range(3):

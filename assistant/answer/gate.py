@@ -69,9 +69,10 @@ class StoryEvidence:
     name_share: float
     best_sentence: float
     type_found: bool
-    # The share again, with the plain names that other stories of the archive hold counted as found: a question
-    # names "Redox OS" or "Gatsby Inc." where the story says "Redox" or "Gatsby". Invented names (what an
-    # unanswerable question about the archive's topic asks) are in no story at all.
+    # The share again, with the plain names that other stories of the archive hold counted as found when the
+    # story holds one of the names itself: a question names "Redox OS" or "Gatsby Inc." where the story says
+    # "Redox" or "Gatsby". Invented names (what an unanswerable question about the archive's topic asks) are in
+    # no story at all.
     known_share: float | None = None
 
 
@@ -223,8 +224,10 @@ class AnswerGate:
     def answer_type(question: str) -> str:
         if _ASKS_NUMBER.search(question):
             return "number"
-        if _ASKS_DATE.search(question) and not re.match(r"^\s*when\b[^?]*,\s*(?:what|how|which|who)\b", question,
-                                                         re.IGNORECASE):
+        # "When X happened, could the public use it?": a when-clause, then the real question.
+        if _ASKS_DATE.search(question) and not re.match(
+                r"^\s*when\b[^?]*,\s*(?:what|how|which|who|why|where|could|can|did|does|do|is|was|were|are|will|"
+                r"would|should|has|have|had)\b", question, re.IGNORECASE):
             return "date"
         return ""
 
@@ -261,8 +264,7 @@ class AnswerGate:
                 rank=rank, identifiers_ok=idents <= present,
                 name_share=len(soft & present) / len(soft) if soft else 1.0,
                 best_sentence=own[0][2] if own else -1.0, type_found=typed,
-                known_share=(len(soft & (present | known)) / len(soft) if soft else 1.0) if counts is not None
-                else None))
+                known_share=_known_share(soft, present, known) if counts is not None else None))
         missing = sorted(w for w in words if w not in found and _stem(w) not in found)
         cov = 1.0 - len(missing) / len(words) if words else 1.0
         return Evidence(best_dense=float(best), coverage=cov, names=sorted(names), identifiers=sorted(idents),
@@ -298,6 +300,17 @@ class AnswerGate:
     def check(self, question: str, hits: Sequence[ScoredChunk],
               sentences: Sequence[tuple[int, str, float]] | None = None) -> Coverage:
         return self.decide(self.gather(question, hits, sentences), has_hits=bool(hits))
+
+
+def _known_share(soft: set[str], present: set[str], known: set[str]) -> float:
+    """The story's share of the plain names with those the archive holds elsewhere counted as found, provided
+    it holds one of them itself: a story that names none of what the question names ("What did IBM say about
+    quantum computing?" against a quantum story without IBM) is about something else."""
+    if not soft:
+        return 1.0
+    if not soft & present:
+        return 0.0
+    return len(soft & (present | known)) / len(soft)
 
 
 def _holds(kind: str, text: str, names: set[str]) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from assistant.retrieval.calendar import ArchiveCalendar
-from assistant.retrieval.periods import year_parts
+from assistant.retrieval.periods import dated_issues, month_number, named_weeks, year_parts
 
 # Newsletters report an event in the next issue, up to a week later, so a closed window about the past keeps
 # stories dated up to this many days after its end (never past the as-of date).
@@ -30,7 +30,8 @@ PUBLICATION_LAG_DAYS = 6
 _OUR_WRITING = re.compile(
     r"\b(?:we|our|us|the newsletter|this newsletter|the issues?|issues?)\b.{0,40}?\b(?:wr(?:ite|ote|itten)|"
     r"cover(?:ed|s)?|mention(?:ed|s)?|publish(?:ed)?|sa(?:y|id)|report(?:ed)?|feature(?:d|s)?|ran|run|"
-    r"include[ds]?|discuss(?:ed)?|link(?:ed)?|announce[ds]?|carr(?:y|ied|ies))\b|\b(?:issues?|editions?)\s+(?:of|for|from|in|dated|published)\b",
+    r"include[ds]?|discuss(?:ed)?|link(?:ed)?|announce[ds]?|carr(?:y|ied|ies))\b|\b(?:issues?|editions?)\s+(?:of|for|from|in|dated|published)\b"
+    r"|\b(?:issue|edition)\s+#?\d+\b",
     re.IGNORECASE)
 
 
@@ -67,12 +68,6 @@ _ISSUES_OF_MONTH_RE = re.compile(
 _DATED_THING_RE = re.compile(
     rf"(?:\b(?P<word>before|until|after|since)\s+)?\bthe\s+(?P<month>{_MONTH_ALT})\.?\s+(?P<year>(?:19|20)\d\d)"
     rf"\s+(?=[a-z])", re.IGNORECASE)
-_WEEK_RE = re.compile(
-    rf"\b(?:the\s+)?week\s+(?P<how>ending|ended|of)\s+(?P<month>{_MONTH_ALT})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?"
-    rf"(?:\s*[-–]\s*(?:(?P<month2>{_MONTH_ALT})\.?\s+)?(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?)?,?\s+(?P<year>(?:19|20)\d\d)\b",
-    re.IGNORECASE)
-
-
 @dataclass
 class Window:
     since: date | None
@@ -237,14 +232,19 @@ def resolve(question: str, *, as_of: date | None, archive: ArchiveCalendar | Non
         if until is not None and not word:
             until = _lagged(until, as_of, lag)
         spans.append(_Span(since, until, m.group(0).strip(), m.start(), m.end()))
+    for day, start, end in dated_issues(question):
+        # "the August 12, 2026 issue" is the issue dated that day, or the first one after it within the lag (an
+        # issue's own date can trail the day in its title).
+        if archive is not None:
+            day = next((d for d, _, source in archive.issue_dates if day <= d <= day + timedelta(
+                days=PUBLICATION_LAG_DAYS) and (not sources or source in sources)), day)
+        spans.append(_Span(day, day, question[start:end], start, end))
     for first, last, start, end in year_parts(question):
         if not _inside(start, spans):
             spans.append(_Span(first, _lagged(last, as_of, lag), question[start:end], start, end))
-    for m in _WEEK_RE.finditer(question):
-        if not _inside(m.start(), spans):
-            found_week = _named_week(m)
-            if found_week is not None:
-                spans.append(_Span(found_week[0], found_week[1], m.group(0).strip(), m.start(), m.end()))
+    for first, last, start, end in named_weeks(question, margin=PUBLICATION_LAG_DAYS):
+        if not _inside(start, spans):
+            spans.append(_Span(first, last, question[start:end].strip(), start, end))
     for m in _ISSUE_RE.finditer(question):
         found = _issue_window(m, as_of, archive, sources)
         if isinstance(found, str):
@@ -342,31 +342,11 @@ def _strip(question: str, cuts: list[tuple[int, int]]) -> str:
     return stripped or question
 
 
-def _month_number(name: str) -> int:
-    key = name.lower().rstrip(".")[:3]
-    return next(i for i, m in enumerate(_MONTH_NAMES, 1) if m.startswith(key))
-
-
 def _month_of_issues(m: re.Match[str]) -> tuple[date, date] | None:
-    year, month = int(m.group("year")), _month_number(m.group("month"))
+    year, month = int(m.group("year")), month_number(m.group("month"))
     first = date(year, month, 1)
     last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1))
     return first, last
-
-
-def _named_week(m: re.Match[str]) -> tuple[date, date] | None:
-    try:
-        year = int(m.group("year"))
-        day = date(year, _month_number(m.group("month")), int(m.group("day")))
-        if m.group("day2"):
-            month2 = _month_number(m.group("month2") or m.group("month"))
-            end = date(year + (1 if month2 < day.month else 0), month2, int(m.group("day2")))
-            return day, end + timedelta(days=PUBLICATION_LAG_DAYS)
-    except ValueError:
-        return None
-    if m.group("how").lower() == "of":
-        return day, day + timedelta(days=6 + PUBLICATION_LAG_DAYS)
-    return day - timedelta(days=6), day + timedelta(days=PUBLICATION_LAG_DAYS)
 
 
 _DAYS_PER = {"day": 1, "week": 7}

@@ -28,6 +28,7 @@ _LINK_ONLY_RE = re.compile(r"^\[(?:\*\*)?[^\]]+?(?:\*\*)?\]\([^)\s]+\)$")
 _BOLD_ONLY_RE = re.compile(r"^\*\*([^*]+)\*\*(:?)$")
 _LINK_ITEM_RE = re.compile(r"^\[[^\]]+\]\([^)\s]+\)")
 RULE_RE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
+_TRUNCATE_RE = re.compile(r"^[ \t]*(?:<!--\s*truncate\s*-->|\{/\*\s*truncate\s*\*/\})[ \t]*$", re.MULTILINE)
 _US_DATE_RE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
 
 
@@ -54,7 +55,9 @@ def mdx_meta(meta: dict[str, object]) -> dict[str, object]:
 
 def mdx_to_markdown(body: str, *, title: str = "") -> str:
     """The body of an MDX file (front matter already removed) as markdown: JSX gone, prose kept, sponsor
-    sections dropped, bold lead paragraphs turned into story headings."""
+    sections dropped, bold lead paragraphs turned into story headings, and the excerpt (what Docusaurus shows
+    above `<!-- truncate -->`: the editor's note) one story named after the issue."""
+    body = _excerpt_story(body.replace("\r\n", "\n"), title)
     out: list[str] = []
     prose: list[str] = []
     fence: str | None = None
@@ -73,6 +76,23 @@ def mdx_to_markdown(body: str, *, title: str = "") -> str:
         prose.append(line)
     out.append(_strip_jsx("\n".join(prose)))
     return _restructure("\n".join(out), title=title)
+
+
+def _excerpt_story(body: str, title: str) -> str:
+    """The editor's note above `<!-- truncate -->` as a story of its own ("At 43k subscribers, ...", "Shopify
+    acquires Remix"): without a heading above it, it was an issue's preamble, which is no story. Its list is
+    the note's details, not stories of their own."""
+    match = _TRUNCATE_RE.search(body)
+    if match is None:
+        return body
+    head = body[: match.start()]
+    own = [line for line in _strip_jsx(head).split("\n") if line.strip() and line.strip() != title.strip()]
+    if _HEADING_RE.search(head) or not any(re.search(r"\w", line) for line in own):
+        # A heading above the marker: the issue has its own structure there. An excerpt that only repeats the
+        # title (the oldest issues): the note follows the marker, under the title as a heading, and stays out.
+        return body
+    note = [f"{b.group(1)}• {b.group(2)}" if (b := _BULLET_RE.match(line)) else line for line in head.split("\n")]
+    return "\n".join([f"## {strip_leading_symbols(title) or 'Editor’s note'}", "", *note, "", body[match.end():]])
 
 
 # ---------------------------------------------------------------- JSX and ESM

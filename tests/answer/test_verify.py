@@ -190,6 +190,12 @@ def test_gate_needs_the_names_the_question_asks_about() -> None:
 class TestGateNames:
     """Names as the gate reads them (answer/gate.py): compounds, links, a version marked "v", invented names."""
 
+    def test_a_when_clause_before_the_question_asks_for_no_date(self) -> None:
+        assert AnswerGate.answer_type("When did Nvidia ship the GB300?") == "date"
+        for question in ("When Claude was first compared to ChatGPT, could the public use it?",
+                         "When OpenAI bought Astral, what did it pay?"):
+            assert AnswerGate.answer_type(question) != "date", question
+
     def test_a_hyphenated_compound_is_words_and_its_names(self) -> None:
         names = AnswerGate.question_terms
         assert names("By how much did the RL-based method improve Gemini on MATH?")[1] == {"rl", "gemini", "math"}
@@ -219,6 +225,8 @@ class TestGateNames:
                              name_counts=lambda names: {n: counts.get(n, 0) for n in names})
         assert excused.check(question, [story]).answerable          # "OS" is in other stories of the archive
         assert not excused.check("Which Redox Zeta update did the issue link to?", [story]).answerable
+        # Excused only beside a name the story holds itself: a story with none of them is about something else.
+        assert not excused.check("Which OS update shipped that month?", [story]).answerable
         strict = AnswerGate(refuse_below=0.3, min_coverage=0.0, min_name_share=1.0,
                             name_counts=lambda names: {n: counts.get(n, 0) for n in names})
         verdict = strict.check(question, [story])

@@ -163,9 +163,11 @@ def test_questions_about_our_writing_take_the_issues_dates() -> None:
 
     for question in ("Which rustup releases did we announce in March 2025?",
                      "Which Waymo stories were in the issue for the week ending May 27, 2024?",
-                     "What ingress-nginx news did the March 2026 issues carry?"):
+                     "What ingress-nginx news did the March 2026 issues carry?",
+                     "What subscriber milestone did issue #141 celebrate?"):
         assert about_our_writing(question), question
     assert not about_our_writing("What did Google announce in March?")
+    assert not about_our_writing("Which model was #1 on the leaderboard?")
     assert window("Which rustup releases did we announce in March 2026?")[1] == (date(2026, 3, 1), date(2026, 3, 31))
 
 
@@ -176,3 +178,14 @@ def test_parts_of_a_year_are_windows() -> None:
     assert window("Which company did the Remix team join in autumn 2022?")[1] == (date(2022, 9, 1), date(2022, 12, 6))
     frame, span = window("Which design system shipped in beta in mid-2026?")
     assert span == (date(2026, 5, 1), AS_OF) and frame.query == "Which design system shipped in beta?"
+
+
+def test_an_issue_named_by_its_date_is_that_issue() -> None:
+    # No archive: the day itself. With one: the issue dated that day, or the first after it within the lag.
+    frame, span = window("How many pull requests were merged in the week reported by the May 12, 2026 issue?")
+    assert span == (date(2026, 5, 12), date(2026, 5, 12))
+    assert frame.query == "How many pull requests were merged in the week reported by?"
+    cal = ArchiveCalendar(issue_dates=[(date(2026, 5, 5), "a", "LWKD"), (date(2026, 5, 15), "b", "LWKD")],
+                          latest=date(2026, 5, 15), days=[date(2026, 5, 5).toordinal(), date(2026, 5, 15).toordinal()])
+    assert window("What did the issue of May 12, 2026 say?", archive=cal)[1] == (date(2026, 5, 15), date(2026, 5, 15))
+    assert window("What did the February 30, 2026 issue say?")[1] is None

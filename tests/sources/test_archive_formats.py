@@ -23,6 +23,11 @@ needs_react = requires(TWIREACT.is_dir(), f"shared data missing: {TWIREACT}")
 needs_mlpapers = requires(MLPAPERS.is_file(), f"shared data missing: {MLPAPERS}")
 
 
+def _news(issue: Issue) -> list:
+    """The issue's stories after the editor's note (the excerpt story, named after the issue)."""
+    return [s for s in issue.stories if s.headline != issue.title]
+
+
 def _write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -79,16 +84,27 @@ class TestMdx:
             # (#123's tracking pixel and #127's <div style={{maxWidth: 300}}> are the real files' raw HTML.)
             for leak in ("<Support", "SubscribeFormEmbed", "{#", "](/emails", "\\-", "<!--", "vpdae.com", "maxWidth"):
                 assert leak not in text, (name, leak)
-            linkless += sum(not s.links for s in issue.stories)
+            linkless += sum(not s.links for s in _news(issue))
         assert sponsored > 600  # the sponsor check above really looked at sponsor blocks
         # Stories without a link: the #114 essay's parts, a few meme captions ("Fun") and one link-less lead.
         assert linkless <= 12
 
     @needs_react
+    def test_the_editors_note_is_one_story_named_after_the_issue(self, react_issues: dict[str, Issue]) -> None:
+        # The excerpt above <!-- truncate --> holds facts found nowhere else (184 of 185 issues have one; the
+        # oldest only repeat the title there, and their note, under the title as a heading, stays out).
+        notes = [i.stories[0] for i in react_issues.values() if i.stories[0].headline == i.title]
+        assert len(notes) >= 150
+        assert "At 43k subscribers" in react_issues["200.mdx"].stories[0].body
+        assert "• Shopify acquires Remix" in react_issues["122.mdx"].stories[0].body  # its list is one story
+        assert "Subscribers: 31k ➡️ 46k" in react_issues["215.mdx"].stories[0].body
+        assert all("<Support" not in n.body and "import Support" not in n.body for n in notes)
+
+    @needs_react
     def test_issue_200_sections_leads_and_items(self, react_issues: dict[str, Issue]) -> None:
         issue = react_issues["200.mdx"]
         by_headline = {s.headline: s for s in issue.stories}
-        assert [s for s in dict.fromkeys(s.section for s in issue.stories)] == ["React", "React-Native", "Other"]
+        assert [s for s in dict.fromkeys(s.section for s in _news(issue))] == ["React", "React-Native", "Other"]
         lead = by_headline["CSS :has for React developers"]
         assert lead.section == "React" and "2 great articles" in lead.body
         assert lead.links == ["https://www.joshwcomeau.com/css/has/",
@@ -114,9 +130,10 @@ class TestMdx:
     def test_issues_from_three_years(self, react_issues: dict[str, Issue], name: str, first: str,
                                      body_start: str, sections: list[str]) -> None:
         issue = react_issues[name]
-        assert issue.stories[0].headline == first
-        assert issue.stories[0].body.startswith(body_start)
-        assert list(dict.fromkeys(s.section for s in issue.stories)) == sections
+        news = _news(issue)
+        assert news[0].headline == first
+        assert news[0].body.startswith(body_start)
+        assert list(dict.fromkeys(s.section for s in news)) == sections
         # A link-list item is one story: its link title, its comment, its links.
         items = [s for s in issue.stories if s.url and not s.body.count("\n")]
         assert len(items) >= 25
