@@ -83,7 +83,7 @@ class Settings(BaseSettings):
                                          description="Cosine a sentence needs against its cited passage.")
     # The refuse_* thresholds are chosen by leave-one-newsletter-out over seven question groups (docs/answers.md,
     # third pass 2026-11-28): all seven together chose coverage 0.3, sentence 0.5, name share 1.0 with names the
-    # archive holds excused (every fold chose the same names rule; coverage 0 and 0.3 tie on most folds).
+    # archive holds excused (six of seven folds chose exactly this; a tie goes to the plateau's centre).
     refuse_min_coverage: float = Field(default=0.3, ge=0.0, le=1.0,
                                        description="Share of the question's words the closest stories must hold.")
     refuse_min_sentence: float = Field(default=0.5, ge=-1.0, le=1.0,

@@ -112,19 +112,28 @@ def keeps_guarantees(outcomes: list[Outcome]) -> bool:
 
 
 def choose(outcomes: list[Outcome]) -> Setting:
+    """The setting with the best objective. Several usually tie (a plateau of thresholds that decide every
+    question alike); the one nearest the plateau's centre, in grid steps, wins: it is the farthest from the
+    edges where a question flips, so the least fitted to these questions. Among equally central ones, the
+    stricter wins (refusing is the safer error for a cited-answers tool)."""
     fact_path = [o for o in outcomes if o.kind in FACT_PATH]
-    best: tuple[tuple[bool, float], float, Setting] | None = None
-    for values in itertools.product(*GRID.values()):
-        setting = Setting(*values)
+    grid = list(GRID.values())
+    scored: list[tuple[tuple[bool, float], tuple[int, ...], Setting]] = []
+    for steps in itertools.product(*(range(len(values)) for values in grid)):
+        setting = Setting(*(values[i] for values, i in zip(grid, steps, strict=True)))
         gated = apply(setting, fact_path)
-        score = (keeps_guarantees(gated), objective(gated))
-        # Ties go to the stricter setting: refusing is the safer error for a cited-answers tool.
+        scored.append(((keeps_guarantees(gated), objective(gated)), steps, setting))
+    top = max(score for score, _, _ in scored)
+    plateau = [(steps, setting) for score, steps, setting in scored if score == top]
+    centre = [sum(steps[d] for steps, _ in plateau) / len(plateau) for d in range(len(grid))]
+
+    def rank(item: tuple[tuple[int, ...], Setting]) -> tuple[float, float]:
+        steps, setting = item
         strictness = (setting.refuse_below + setting.min_sentence + setting.min_coverage + setting.require_type
                       + setting.min_name_share - setting.excuse_known)
-        if best is None or (score, strictness) > best[:2]:
-            best = (score, strictness, setting)
-    assert best is not None
-    return best[2]
+        return sum((s - c) ** 2 for s, c in zip(steps, centre, strict=True)), -strictness
+
+    return min(plateau, key=rank)[1]
 
 
 @dataclass

@@ -16,13 +16,6 @@ import calendar
 import re
 from datetime import date, timedelta
 
-# part -> (first month, last month)
-PARTS = {"early": (1, 4), "mid": (5, 8), "late": (9, 12), "spring": (3, 5), "summer": (6, 8), "autumn": (9, 11),
-         "fall": (9, 11)}
-_PART_RE = re.compile(r"\b(?:(?:in|during|by)\s+)?(?:the\s+)?(?P<part>early|mid|late|spring|summer|autumn|fall)"
-                      r"(?:\s+of)?[\s-]+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
-
-
 _MONTH_ALT = ("january|february|march|april|may|june|july|august|september|october|november|december|"
               "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 _WEEK_RE = re.compile(
@@ -80,6 +73,13 @@ def dated_issues(question: str) -> list[tuple[date, int, int]]:
             continue
         out.append((day, m.start(), m.end()))
     return out
+
+
+# part -> (first month, last month)
+PARTS = {"early": (1, 4), "mid": (5, 8), "late": (9, 12), "spring": (3, 5), "summer": (6, 8), "autumn": (9, 11),
+         "fall": (9, 11)}
+_PART_RE = re.compile(r"\b(?:(?:in|during|by)\s+)?(?:the\s+)?(?P<part>early|mid|late|spring|summer|autumn|fall)"
+                      r"(?:\s+of)?[\s-]+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
 
 
 def year_parts(question: str) -> list[tuple[date, date, int, int]]:

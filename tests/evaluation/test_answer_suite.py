@@ -72,6 +72,12 @@ class TestCalibration:
         assert held["answered_when_answerable"] == 1.0 and held["refused_near"] == 1.0
         assert report.open_gate["all"]["refused_near"] == 0.0
 
+    def test_a_tie_goes_to_the_centre_of_the_plateau(self) -> None:
+        # Sentence floors 0.45, 0.5 and 0.55 all separate 0.42 from 0.62: the middle one is farthest from a flip.
+        outcomes = [_outcome(n, k, s) for n in ("a", "b")
+                    for k, s in (("fact", 0.62), ("fact", 0.7), ("unanswerable_near", 0.42))]
+        assert choose(outcomes).min_sentence == 0.5
+
     def test_apply_refuses_what_the_setting_would_refuse(self) -> None:
         strict = Setting(refuse_below=0.2, min_sentence=0.65, min_coverage=0.0, require_type=True,
                          min_name_share=1.0)
