@@ -63,13 +63,13 @@ class Newsdesk:
         """`quick_start`: for a short-lived process that reads (the CLI's ask, search, coverage, chat: a cold
         start in seconds, docs/performance.md). It embeds with the model's ONNX export when one is cached
         (`newsdesk export-onnx`) even with the torch backend, the same vectors without importing torch
-        (assistant/embedding/encoder.py), and searches with `HybridSearch` and reads the BM25 side without
-        LlamaIndex's wrappers: the same search and the same rows, without importing LlamaIndex. The app and
-        every write keep the defaults (LlamaIndex's retriever, the configured backend)."""
+        (assistant/embedding/encoder.py), and searches with `HybridSearch` instead of LlamaIndex's wrapper of
+        it: the same search, without importing LlamaIndex. The app and every write keep the defaults
+        (LlamaIndex's retriever, the configured backend)."""
         self.settings = settings
         self.quick_start = quick_start
         self.store = IndexStore(settings)
-        self.readers = ReaderCache(self.store, llama_index=not quick_start)
+        self.readers = ReaderCache(self.store)
 
     @cached_property
     def embedder(self) -> Embedder:

@@ -96,7 +96,6 @@ class NameStats:
                         stats.capitalised[token.lower()] += 1
                     elif token[0].islower():
                         stats.lower[token.lower()] += 1
-        stats._named.clear()
         found = [stats.names_of_text(lead) for lead in leads]
         for names in found:
             stats.df.update(names)

@@ -44,17 +44,13 @@ class LexicalIndex:
         LexicalRows.from_chunks(chunks).write(path)
 
     @classmethod
-    def load(cls, path: Path, *, llama_index: bool = True) -> LexicalIndex:
-        """The BM25 side of a version through LlamaIndex's BM25Retriever; `llama_index=False` reads the same
-        files as that retriever does (bm25s's load with the corpus, an English stemmer) without importing
-        LlamaIndex (~0.8 s of a cold `newsdesk ask`'s CPU)."""
+    def load(cls, path: Path) -> LexicalIndex:
+        """The BM25 side of a version: the files LlamaIndex's BM25Retriever persists, read as its
+        `from_persist_dir` reads them (bm25s's load with the corpus, an English stemmer). Only the bm25s index,
+        its rows and the stemmer are used here, so importing LlamaIndex for them (~0.8 s of CPU) buys nothing."""
         if (path / "EMPTY").exists():
             return _EmptyLexical()
-        if not llama_index:
-            return cls(_Bm25Files(bm25s.BM25.load(str(path), load_corpus=True, show_progress=False)))
-        from llama_index.retrievers.bm25 import BM25Retriever
-
-        return cls(BM25Retriever.from_persist_dir(str(path), show_progress=False))
+        return cls(_Bm25Files(bm25s.BM25.load(str(path), load_corpus=True, show_progress=False)))
 
     def __len__(self) -> int:
         return len(self.corpus)

@@ -46,12 +46,9 @@ class _GuardedCollection:
 
 
 class IndexReader:
-    def __init__(self, store: IndexStore, version: str, *, llama_index: bool = True) -> None:
-        """`llama_index=False`: the BM25 side is read without LlamaIndex's BM25Retriever (the same rows and
-        scores) and LlamaIndex is not imported (a cold `newsdesk ask`, pipeline.py `quick_start`)."""
+    def __init__(self, store: IndexStore, version: str) -> None:
         self.store = store
         self.version = version
-        self.llama_index = llama_index
         self.broken = False
         self.manifest: Manifest = Manifest.load(store.version_dir(version) / MANIFEST)
         self._copy: ReaderCopy | None = None
@@ -91,8 +88,7 @@ class IndexReader:
     def lexical(self) -> LexicalIndex:
         with self._lex_lock:
             if self._lexical is None:
-                self._lexical = LexicalIndex.load(self.store.version_dir(self.version) / "bm25",
-                                                  llama_index=self.llama_index)
+                self._lexical = LexicalIndex.load(self.store.version_dir(self.version) / "bm25")
             return self._lexical
 
     # ------------------------------------------------------------ search
@@ -196,9 +192,9 @@ class IndexReader:
             self._copy = None
 
 
-def open_reader(store: IndexStore, version: str | None = None, *, llama_index: bool = True) -> IndexReader:
+def open_reader(store: IndexStore, version: str | None = None) -> IndexReader:
     """A reader of `version` (the current one by default); IndexMissingError when there is none."""
-    return IndexReader(store, store.readable_version(version), llama_index=llama_index)
+    return IndexReader(store, store.readable_version(version))
 
 
 # How often, at most, a reader cache looks at the index pointer for a newer version (seconds).
@@ -212,9 +208,8 @@ class ReaderCache:
     If the new version cannot be opened, the old reader keeps serving."""
 
     def __init__(self, store: IndexStore, *, check_every: float = CHECK_EVERY, retire_after: float = 30.0,
-                 llama_index: bool = True, on_open: Callable[[IndexReader], object] | None = None) -> None:
+                 on_open: Callable[[IndexReader], object] | None = None) -> None:
         self.store = store
-        self.llama_index = llama_index  # IndexReader's
         self.check_every = check_every
         # Called with each reader this cache opens (the web app starts the briefing's archive pass there); it
         # must return quickly: it runs under the cache's lock.
@@ -239,7 +234,7 @@ class ReaderCache:
             stamp = self.store.pointer_stamp()
             if self._reader is None or stamp != self._stamp:
                 try:
-                    reader = open_reader(self.store, llama_index=self.llama_index)
+                    reader = open_reader(self.store)
                 except (IndexUnavailableError, IndexMissingError, OSError) as exc:
                     if self._reader is None:
                         if isinstance(exc, OSError):

@@ -52,26 +52,24 @@ def named_weeks(question: str, *, margin: int) -> list[tuple[date, date, int, in
 
 
 # An issue named by its date: "the August 12, 2026 issue", "the issue of May 7, 2025", "the 2025-05-07 edition".
-_DAY = (rf"(?P<month>{_MONTH_ALT})\.?\s+(?P<day>\d{{1,2}})"
-        rf"(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d\d)|(?P<iso>(?:19|20)\d\d-\d\d-\d\d)")
-_DATED_ISSUE_RE = re.compile(rf"\bthe\s+(?:{_DAY})\s+(?:issue|edition|newsletter)\b|"
-                             rf"\b(?:issue|edition)\s+(?:of|from|dated)\s+(?:{_DAY.replace('?P<', '?P<b_')})",
-                             re.IGNORECASE)
+_DAY_RE = re.compile(rf"(?P<month>{_MONTH_ALT})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d\d)"
+                     rf"|(?P<iso>(?:19|20)\d\d-\d\d-\d\d)", re.IGNORECASE)
+_ANY_DAY = re.sub(r"\(\?P<\w+>", "(?:", _DAY_RE.pattern)  # the same text, without its groups
+_DATED_ISSUE_RE = re.compile(rf"\bthe\s+(?P<a>{_ANY_DAY})\s+(?:issue|edition|newsletter)\b|"
+                             rf"\b(?:issue|edition)\s+(?:of|from|dated)\s+(?P<b>{_ANY_DAY})", re.IGNORECASE)
 
 
 def dated_issues(question: str) -> list[tuple[date, int, int]]:
     """(the day, start, end of the phrase) for each issue the question names by its date."""
     out = []
     for m in _DATED_ISSUE_RE.finditer(question):
-        got = {k.removeprefix("b_"): v for k, v in m.groupdict().items() if v}
+        day = _DAY_RE.fullmatch(m.group("a") or m.group("b"))
+        assert day is not None  # the same pattern found it
         try:
-            if "iso" in got:
-                day = date.fromisoformat(got["iso"])
-            else:
-                day = date(int(got["year"]), month_number(got["month"]), int(got["day"]))
+            out.append((date.fromisoformat(day["iso"]) if day["iso"] else
+                        date(int(day["year"]), month_number(day["month"]), int(day["day"])), m.start(), m.end()))
         except ValueError:
-            continue
-        out.append((day, m.start(), m.end()))
+            continue  # "February 30"
     return out
 
 

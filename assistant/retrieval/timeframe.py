@@ -30,10 +30,9 @@ PUBLICATION_LAG_DAYS = 6
 _OUR_WRITING = re.compile(
     r"\b(?:we|our|us|the newsletter|this newsletter|the issues?|issues?)\b.{0,40}?\b(?:wr(?:ite|ote|itten)|"
     r"cover(?:ed|s)?|mention(?:ed|s)?|publish(?:ed)?|sa(?:y|id)|report(?:ed)?|feature(?:d|s)?|ran|run|"
-    r"include[ds]?|discuss(?:ed)?|link(?:ed)?|announce[ds]?|carr(?:y|ied|ies))\b|\b(?:issues?|editions?)\s+(?:of|for|from|in|dated|published)\b"
-    r"|\b(?:issue|edition)\s+#?\d+\b",
+    r"include[ds]?|discuss(?:ed)?|link(?:ed)?|announce[ds]?|carr(?:y|ied|ies))\b|"
+    r"\b(?:issues?|editions?)\s+(?:of|for|from|in|dated|published)\b|\b(?:issue|edition)\s+#?\d+\b",
     re.IGNORECASE)
-
 
 
 def about_our_writing(question: str) -> bool:
@@ -68,6 +67,8 @@ _ISSUES_OF_MONTH_RE = re.compile(
 _DATED_THING_RE = re.compile(
     rf"(?:\b(?P<word>before|until|after|since)\s+)?\bthe\s+(?P<month>{_MONTH_ALT})\.?\s+(?P<year>(?:19|20)\d\d)"
     rf"\s+(?=[a-z])", re.IGNORECASE)
+
+
 @dataclass
 class Window:
     since: date | None

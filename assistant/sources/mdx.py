@@ -87,7 +87,7 @@ def _excerpt_story(body: str, title: str) -> str:
         return body
     head = body[: match.start()]
     own = [line for line in _strip_jsx(head).split("\n") if line.strip() and line.strip() != title.strip()]
-    if _HEADING_RE.search(head) or not any(re.search(r"\w", line) for line in own):
+    if any(_HEADING_RE.match(line) for line in head.split("\n")) or not any(re.search(r"\w", line) for line in own):
         # A heading above the marker: the issue has its own structure there. An excerpt that only repeats the
         # title (the oldest issues): the note follows the marker, under the title as a heading, and stays out.
         return body

@@ -178,8 +178,8 @@ def theme() -> Any:
 def warm_up(desk: Newsdesk) -> None:
     """Load the model, the index, the BM25 side, the sentence splitter and the briefing's archive pass in the
     background so the first question and the first briefing are quick, without delaying the moment the app starts
-    serving. Versions published later get their archive pass when the app opens them (serve's reader hook)."""
-    from assistant.briefing.window import archive_view
+    serving. The archive pass of each version, this one included, starts when the app opens it (serve's reader
+    hook, set before anything opens one)."""
     from assistant.sources.text import split_sentences
 
     with shown_errors():  # a missing index is reported on the page, not here; a bug goes to the crash log
@@ -187,16 +187,18 @@ def warm_up(desk: Newsdesk) -> None:
         reader.lexical  # noqa: B018 - loads the BM25 side
         desk.embedder.encode_one("warm up")
         split_sentences("Warm up. Now.")  # NLTK's punkt: about 1 s of imports
-        archive_view(reader)  # once per index version: seconds at 100k chunks (docs/briefings.md)
 
 
 def serve(desk: Newsdesk, *, block: bool = True) -> Any:
     """Build and start the app for this pipeline on its settings' host and port."""
     from starlette.middleware import Middleware
 
+    from assistant.briefing.window import archive_view_in_background
     from assistant.ui.feed import add_briefing_routes
     from assistant.ui.guard import ApiGuard, GuardConfig
 
+    # Each index version's archive pass starts when the app opens it (the first by warm_up), off the request path.
+    desk.readers.on_open = archive_view_in_background
     settings = desk.settings
     started = time.monotonic()
     access = AdminAccess.from_settings(settings) if settings.admin_password else None
@@ -212,9 +214,6 @@ def serve(desk: Newsdesk, *, block: bool = True) -> Any:
     add_briefing_routes(demo.app, desk)  # /briefings.atom and /briefings/<day>.html (ui/feed.py)
     print(f"Newsdesk is serving on http://{settings.host}:{settings.port} "
           f"(built and started in {time.monotonic() - started:.1f} s)", flush=True)
-    from assistant.briefing.window import archive_view_in_background
-
-    desk.readers.on_open = archive_view_in_background  # each new index version's archive pass, off the request path
     threading.Thread(target=warm_up, args=(desk,), daemon=True, name="newsdesk-warm-up").start()
     if block:
         demo.block_thread()

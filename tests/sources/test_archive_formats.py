@@ -229,6 +229,13 @@ document.cookie
         assert "Ryan and Michael" in remix.body and remix.url == "https://youtu.be/x" and remix.section == "React"
         assert "Ryan" not in by_headline["Next.js 16 beta"].body and "Other item" in by_headline
 
+    def test_an_excerpt_with_headings_of_its_own_keeps_its_structure(self) -> None:
+        note = mdx_to_markdown("Hi!\n\n- Shopify acquires Remix\n\n<!-- truncate -->\n\n## News\n\n- [A](https://a.x)\n",
+                               title="Weekly #1")
+        assert note.startswith("## Weekly #1") and "• Shopify acquires Remix" in note
+        own = mdx_to_markdown("Hi!\n\n## News\n\n[A](https://a.x) - one\n\n<!-- truncate -->\n", title="Weekly #1")
+        assert "Weekly #1" not in own  # the heading below the greeting structures the excerpt itself
+
     def test_parse_issues_on_one_mdx_issue_is_parse_issue(self, tmp_path: Path) -> None:
         path = _write(tmp_path, "7.mdx", "---\ntitle: Weekly #7\ndate: 01-02-2024\n---\n\n## News\n\n"
                       "- [A](https://a.example) - one\n- [B](https://b.example) - two\n")
