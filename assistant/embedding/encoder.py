@@ -95,10 +95,10 @@ class Embedder:
         if not self.onnx_if_exported or self._model is not None:
             return False
         if self._exported is None:
-            from assistant.embedding.onnx import META, cache_folder, default_cache_dir
+            from assistant.embedding.onnx import is_exported
 
-            folder = cache_folder(self.model_name, self.onnx_cache or default_cache_dir())
-            self._exported = (folder / META).is_file()
+            folder = self._export_folder()
+            self._exported = is_exported(folder)
             if self._exported:
                 try:
                     self._load_onnx()
@@ -107,13 +107,18 @@ class Embedder:
                     self._exported = False
         return self._exported
 
+    def _export_folder(self) -> Path:
+        from assistant.embedding.onnx import cache_folder, default_cache_dir
+
+        return cache_folder(self.model_name, self.onnx_cache or default_cache_dir())
+
     def export_onnx(self) -> tuple[Path, bool]:
         """This model's ONNX export in the cache, made now if missing (loads torch; seconds) and opened once to
         check it: (its folder, whether it was made now). `newsdesk export-onnx`, run by `make index`."""
-        from assistant.embedding.onnx import META, cache_folder, default_cache_dir
+        from assistant.embedding.onnx import is_exported
 
-        folder = cache_folder(self.model_name, self.onnx_cache or default_cache_dir())
-        made = not (folder / META).is_file()
+        folder = self._export_folder()
+        made = not is_exported(folder)
         self._load_onnx()
         self._exported = None  # looked up again by `onnx_if_exported`
         return folder, made

