@@ -18,6 +18,7 @@ SEED_DIR = REPO / "corpus" / "issues" / "clustermind"
 CORPUS_ISSUES = REPO / "corpus" / "issues"
 LWIAI = SHARED / "newsletters" / "skynet-today-last-week-in-ai"
 TWIR = SHARED / "newsletters" / "this-week-in-rust"
+LWKD = SHARED / "newsletters" / "lwkd"
 
 offline_environment()
 

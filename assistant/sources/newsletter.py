@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ _IMAGE_LINE_RE = re.compile(r"^\s*!\[[^\]]*\]\((?:[^()\n]|\([^()\n]*\))*\)\s*$")
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET_RE = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+(.*)$")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+_TAG_ONLY_RE = re.compile(r"</?[a-zA-Z][^>]*>")
 _FILE_DATE_RE = re.compile(r"(?<!\d)(\d{4})[-_.](\d{1,2})[-_.](\d{1,2})(?!\d)")
 _PELICAN_RE = re.compile(r"^([A-Z][A-Za-z]+):\s*(.*)$")
 _TRAILING_NUMBER_RE = re.compile(r"\s*(?:#|no\.?|issue|number)?\s*#?\d+\s*$", re.IGNORECASE)
@@ -105,6 +107,17 @@ def date_from_filename(name: str) -> date | None:
 
 _DATED_TITLE_RE = re.compile(r"^(?:the\s+)?(?:week|issue|edition|newsletter|digest)\s+(?:ending|ended|of|from|for)\b",
                              re.IGNORECASE)
+
+
+def date_in_title(title: str) -> date | None:
+    """The date a title gives its issue ("Week Ending February 16, 2025", "Issue of March 3, 2024"): None for any
+    other title. Readers and editors name such an issue by that date, and a weekly digest is often published days
+    after the week it covers (LWKD's metadata dates trail its titles by 1-5 days)."""
+    match = _DATED_TITLE_RE.match(title.strip())
+    if not match:
+        return None
+    rest = re.sub(r"(\d)(?:st|nd|rd|th)\b", r"\1", title.strip()[match.end():].strip(" :,-"))
+    return parse_date(rest) if re.search(r"\b\d{4}\b", rest) else None
 
 
 def newsletter_name(title: str) -> str:
@@ -252,22 +265,10 @@ def parse_markdown_body(body: str, *, split_items: bool = False) -> list[_Draft]
             bool(para_items) and len(para_items) == len(paragraphs))
         if not heading_is_link and (len(items) >= 2 or len(para_items) >= 2 or all_items):
             own_section = link_text(heading)
-            if len(para_items) >= len(items):
-                for para in para_items:
-                    first = _LINK_RE.search(para)
-                    head = first.group(1) if first else link_text(para.split("\n")[0])
-                    rest = para[first.end():].lstrip(" -–—:") if first else para
-                    drafts.append(_Draft(headline=link_text(head), section=own_section, lines=[rest],
-                                         url=first.group(2) if first else None))
-            else:
-                for item in items:
-                    content = _BULLET_RE.match(item).group(1)  # type: ignore[union-attr]
-                    if split_items:
-                        drafts.append(_split_item(content, own_section))
-                        continue
-                    urls = links_of(content)
-                    drafts.append(_Draft(headline=link_text(content), section=own_section, lines=[],
-                                         url=urls[0] if urls else None))
+            is_unit: Callable[[str], bool] = _paragraph_item if len(para_items) >= len(items) else _is_item
+            units = paragraphs if is_unit is _paragraph_item else body_lines
+            drafts.extend(_item_stories(units, is_unit, own_section=own_section, section=section,
+                                        split_items=split_items))
             continue
         head_urls = links_of(heading)
         own, trailing = _trailing_items(body_lines, section)
@@ -275,6 +276,39 @@ def parse_markdown_body(body: str, *, split_items: bool = False) -> list[_Draft]
                              url=head_urls[0] if head_urls else None))
         drafts.extend(trailing)
     return drafts
+
+
+def _item_stories(units: list[str], is_unit: Callable[[str], bool], *, own_section: str, section: str,
+                  split_items: bool) -> list[_Draft]:
+    """One story per item of a link list (paragraphs "[Headline](url) - summary", or bullets). Nothing in between
+    is lost: text after an item is its body (Last Week in AI puts an item's quoted summary in the paragraph after
+    its link; a bullet continues on indented lines), and text before the first item is a story named after the
+    heading (LWKD's "Developer News" mixes linked items with plain paragraphs)."""
+    lead: list[str] = []
+    out: list[_Draft] = []
+    for unit in units:
+        if is_unit(unit):
+            if is_unit is _is_item:
+                content = _BULLET_RE.match(unit).group(1)  # type: ignore[union-attr]
+                if split_items:
+                    out.append(_split_item(content, own_section))
+                    continue
+                urls = links_of(content)
+                out.append(_Draft(headline=link_text(content), section=own_section, url=urls[0] if urls else None))
+                continue
+            first = _LINK_RE.search(unit)
+            head = first.group(1) if first else link_text(unit.split("\n")[0])
+            rest = unit[first.end():].lstrip(" -–—:") if first else unit
+            out.append(_Draft(headline=link_text(head), section=own_section, lines=[rest],
+                              url=first.group(2) if first else None))
+        elif _has_words([_TAG_ONLY_RE.sub("", unit)]):  # "<hr>" between items says nothing
+            # Lines continue the item above; paragraphs are set apart from it.
+            gap = [""] if is_unit is _paragraph_item else []
+            target = out[-1].lines if out else lead
+            target.extend([*gap, unit.strip()] if target else [unit.strip()])
+    if lead:
+        out.insert(0, _Draft(headline=own_section, section=section, lines=lead))
+    return out
 
 
 def _summary_item(paragraph: str) -> bool:
@@ -407,7 +441,8 @@ def parse_issue(
     if found is not None:
         date_source = "--date"
     else:
-        for source, value in (("metadata", meta.get("date")), ("file name", date_from_filename(path.name))):
+        for source, value in (("title", date_in_title(str(meta.get("title") or ""))), ("metadata", meta.get("date")),
+                              ("file name", date_from_filename(path.name))):
             found = parse_date(value)
             if found:
                 date_source = source

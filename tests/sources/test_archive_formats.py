@@ -86,8 +86,10 @@ class TestMdx:
                 assert leak not in text, (name, leak)
             linkless += sum(not s.links for s in _news(issue))
         assert sponsored > 600  # the sponsor check above really looked at sponsor blocks
-        # Stories without a link: the #114 essay's parts, a few meme captions ("Fun") and one link-less lead.
-        assert linkless <= 12
+        # Stories without a link: the #114 essay's parts, a few meme captions ("Fun"), one link-less lead, and the
+        # text some sections hold before their first link (a quiet-week note, a release's highlights), kept since
+        # nothing of an issue may be lost.
+        assert linkless <= 16
 
     @needs_react
     def test_the_editors_note_is_one_story_named_after_the_issue(self, react_issues: dict[str, Issue]) -> None:
