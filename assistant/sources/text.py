@@ -20,11 +20,12 @@ PROMO_PATTERNS = (
     r"\btry our\b",
     r"\bsponsored by\b",
     r"\bpresented by\b",
-    r"\bin partnership with\b",
     r"\btogether with\b.*\bsponsor",
     r"\b(sign up|subscribe) (now|today|for free|here)\b",
     r"\bforward (it|this) to\b",
-    r"\bunsubscribe\b",
+    # "Allow useQuery to unsubscribe from the query cache" and "X, in partnership with Y, launched ..." are news.
+    r"^\W*unsubscribe\b|\b(?:click|tap)(?: here)? to unsubscribe\b|\b(?:you can|here to) unsubscribe\b"
+    r"|\bunsubscribe (?:here|now|at any time)\b",
     r"\bupdate your preferences\b",
     r"\bview (it )?in (your )?browser\b",
     r"\badvertise (with|in) us\b",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.sources.newsletter import IssueError, date_in_title, parse_issue
-from assistant.sources.text import is_footer
+from assistant.sources.text import is_footer, is_promo
 from tests.conftest import LWIAI, LWKD, SEED_DIR, TWIR
 
 SEED = SEED_DIR / "000_31baea9013c4bfac.txt"
@@ -275,3 +275,14 @@ def test_an_archive_keeps_its_words() -> None:
         stories += len(want & have)
     assert source > 40_000
     assert stories / source >= 0.98
+
+
+def test_news_that_reads_like_a_call_to_action_is_kept() -> None:
+    # "in partnership with" and "unsubscribe" are news words too: Last Week in AI #162's Werner story and This
+    # Week In React's React Query item were dropped as promos.
+    issue = parse_issue(LWIAI / "2022-04-11-162.md")
+    assert any(s.headline.startswith("Werner to use self-driving trucks") for s in issue.stories)
+    assert not is_promo("- 📦 React Query 5.63 - Allow useQuery and useQueries to unsubscribe from the query cache")
+    for promo in ("Unsubscribe here.", "You can unsubscribe at any time.", "Click here to unsubscribe",
+                  "Sponsored by Acme Cloud", "Try our GPUs today →"):
+        assert is_promo(promo), promo
