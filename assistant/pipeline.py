@@ -12,8 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answerer, AnswerEvent, final_answer, make_answerer, stream_answer
 from assistant.archive.answers import KINDS as ARCHIVE_KINDS
-from assistant.archive.answers import coverage_answer, is_name
-from assistant.archive.search import ArchiveDeps, ArchiveHit, ArchiveResult, find_mentions, search_archive
+from assistant.archive.answers import coverage_answer
+from assistant.archive.search import (
+    ArchiveDeps,
+    ArchiveHit,
+    ArchiveResult,
+    find_mentions,
+    is_name,
+    search_archive,
+)
 from assistant.archive.timeline import Coverage, build_coverage, coverage, explore
 from assistant.config import AnswerMode, Settings
 from assistant.embedding.encoder import Embedder

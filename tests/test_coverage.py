@@ -122,8 +122,7 @@ def test_cli_search_and_coverage(seed_index: Settings) -> None:
 
 class TestNames:
     def test_multi_word_names_are_found_with_their_words_together(self) -> None:
-        from assistant.archive.answers import is_name
-        from assistant.archive.search import _in_order_near
+        from assistant.archive.search import _in_order_near, is_name
 
         for term in ("Rust GPU", "React Forget", "Llama 3", "KubeCon India"):
             assert is_name(term), term

@@ -10,8 +10,6 @@ answered from every story that mentions the term (assistant/archive/search.py), 
 
 from __future__ import annotations
 
-import re
-
 from assistant.archive.search import ArchiveHit
 from assistant.archive.timeline import Coverage
 from assistant.records import Answer, Citation
@@ -79,15 +77,3 @@ def coverage_answer(*, kind: str, term: str, cov: Coverage, hits: list[ArchiveHi
         text = "\n".join(lines)
     return Answer(answer=text, refused=False, citations=citations, kind=kind)
 
-
-
-# A capitalised word, an identifier or a version: what names are made of ("Rust GPU", "React Forget", "Llama 3").
-_NAME_WORD = re.compile(r"^(?:[A-Z][\w.+&'-]*|[\w.+-]*\d[\w.+-]*)$")
-
-
-def is_name(term: str) -> bool:
-    """Whether a term is a multi-word name, to be found with its words together ("Rust GPU", "KubeCon India").
-    An editor asking when we first covered "React Forget" means the name, not every story that holds "React"
-    and, somewhere, "don't forget"; a described topic ("AMD's HBM4 deal") stays words anywhere."""
-    words = term.split()
-    return 2 <= len(words) <= 4 and all(_NAME_WORD.match(w) for w in words)

@@ -137,6 +137,18 @@ def _mentions(chunks: list[Chunk], query: _Query, stemmer: Any) -> list[bool]:
     return out
 
 
+# A capitalised word, an identifier or a version: what names are made of ("Rust GPU", "React Forget", "Llama 3").
+_NAME_WORD = re.compile(r"^(?:[A-Z][\w.+&'-]*|[\w.+-]*\d[\w.+-]*)$")
+
+
+def is_name(term: str) -> bool:
+    """Whether a term is a multi-word name, to be found with its words together ("Rust GPU", "KubeCon India").
+    An editor asking when we first covered "React Forget" means the name, not every story that holds "React"
+    and, somewhere, "don't forget"; a described topic ("AMD's HBM4 deal") stays words anywhere."""
+    words = term.split()
+    return 2 <= len(words) <= 4 and all(_NAME_WORD.match(w) for w in words)
+
+
 # Words of a name may be this many tokens apart: "KubeCon India" is also "kubecon-cloudnativecon-india" in a link.
 NEAR_GAP = 3
 
