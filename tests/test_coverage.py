@@ -134,3 +134,29 @@ class TestNames:
         # "React Native ... don't forget to mention": the words are there, far apart.
         assert not _in_order_near(["react", "native", "role", "pay", "bonus", "dm", "don't", "forget", "mention"], ["react", "forget"])
         assert not _in_order_near(["gpu", "rust"], ["rust", "gpu"])
+
+    def test_a_story_names_what_it_links_to(self) -> None:
+        # LWKD 2025-01-12: "The main track CfPs for [India](https://events.linuxfoundation.org/kubecon-cloudnativecon-
+        # india/program/cfp/) and [Japan](...) are also open." names KubeCon India only in its link.
+        from assistant.archive.search import _mentions, _parse_query
+        from assistant.records import Chunk
+        from assistant.terms import new_stemmer
+
+        def chunk(text: str, links: list[str]) -> Chunk:
+            return Chunk(chunk_id="c", story_id="s", chunk_index=0, text=text, content_hash="h", issue_id="i",
+                         issue_title="t", headline="Developer News", section="", story_index=0, date=None,
+                         date_int=0, url=None, source_kind="newsletter", source_name="LWKD", links=links)
+
+        stemmer = new_stemmer()
+        query = _parse_query("KubeCon India", stemmer)
+        query.near = True
+        linked = chunk("Maintainer Track submissions for Kubecon China are now open. The main track CfPs for India "
+                       "and Japan are also open.",
+                       ["https://events.linuxfoundation.org/kubecon-cloudnativecon-india/program/cfp/"])
+        together = chunk("KubeCon India is next month.", [])
+        apart = chunk("Maintainer Track submissions for Kubecon China are now open. The main track CfPs for India "
+                      "and Japan are also open.", ["https://example.com/cfp"])
+        assert _mentions([linked, together, apart], query, stemmer) == [True, True, False]
+        # A link's words are no continuation of the text: "... on KubeCon" + "india.example" is no mention.
+        across = chunk("Notes on KubeCon", ["https://india.example/"])
+        assert _mentions([across, together], query, stemmer) == [False, True]

@@ -127,7 +127,7 @@ def _mentions(chunks: list[Chunk], query: _Query, stemmer: Any) -> list[bool]:
     if not query.terms and not query.phrases:
         return [False] * len(chunks)
     need = set(query.terms)
-    toks = _tokens([c.text for c in chunks], stemmer) if need else [[] for _ in chunks]
+    toks = [_words_of(c, stemmer) for c in chunks] if need else [[] for _ in chunks]
     out = [need <= set(words) and all(p in c.text.lower() for p in query.phrases)
            for c, words in zip(chunks, toks, strict=True)]
     if query.near:
@@ -135,6 +135,16 @@ def _mentions(chunks: list[Chunk], query: _Query, stemmer: Any) -> list[bool]:
         if any(together):
             return together
     return out
+
+
+def _words_of(chunk: Chunk, stemmer: Any) -> list[str]:
+    """A chunk's words, then its links' words: a story names what it links to, as the answer gate reads it too
+    ("The main track CfPs for [India](.../kubecon-cloudnativecon-india/...)" mentions KubeCon India). A gap keeps
+    a name from being read across the text's end and a link."""
+    links = list(dict.fromkeys(u for u in (chunk.url, *chunk.links) if u))
+    parts = _tokens([chunk.text, *links], stemmer)
+    gap = [""] * (NEAR_GAP + 1)
+    return [w for n, words in enumerate(parts) for w in ([*gap, *words] if n else words)]
 
 
 # A capitalised word, an identifier or a version: what names are made of ("Rust GPU", "React Forget", "Llama 3").
