@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from assistant.answer.acronyms import acronyms_asked, defines
 from assistant.answer.events import AnswerEvent, stream_answer
 from assistant.answer.gate import DEMONYMS, AnswerGate
 from assistant.answer.verify import (
@@ -303,10 +304,15 @@ class ExtractiveAnswerer:
 
         # Stories far below the best usable one are about something else; they would only add noise.
         usable = [h for h in hits if _candidates([h])]
+        # "What does TRACTOR stand for?": the stories that define it answer, whatever else they name.
+        shorts = acronyms_asked(question)
+        defining = [h for h in usable if any(defines(f"{h.chunk.headline}\n{h.chunk.text}", a) for a in shorts)]
         # A story that misses names the question asks about ("Astral" in "Why did OpenAI acquire Astral?") is
         # about something else, however close its cosine; keep the stories that name the most of them.
         _, names = AnswerGate.question_terms(question)
-        if names:
+        if defining:
+            usable = defining
+        elif names:
             def name_share(h: ScoredChunk) -> float:
                 found = term_set(f"{h.chunk.text}\n{h.chunk.headline}")
                 return sum(1 for n in names if n in found or DEMONYMS.get(n, n) in found) / len(names)

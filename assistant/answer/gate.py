@@ -9,7 +9,9 @@ parameters"). So the gate asks, of the closest stories:
    "DeepSeek-V4" = "DeepSeek V4" = "deepseek v4", and "K2.6" never matches "K2.5".
 2. How close is the best sentence of those stories to the question (cosine of the sentence embeddings)?
 3. Does a sentence close to the question hold the kind of thing asked for: a number for "how much/how many",
-   a date for "when"? (Numbers that are part of the question's own names, like "HBM4", do not count.)
+   a date for "when"? (Numbers that are part of the question's own names, like "HBM4", do not count.) For "what
+   does TRACTOR stand for?" the story must define it ("Translating All C TO Rust (TRACTOR)", `acronyms.py`), and
+   then no sentence floor applies: a definition shares few words with the question.
 4. The best story's dense cosine and the share of the question's words found, as before.
 
 The thresholds are chosen by leave-one-newsletter-out over six newsletters of different styles
@@ -28,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant.answer.acronyms import acronyms_asked, defines
 from assistant.records import ScoredChunk
 from assistant.retrieval.timeframe import about_our_writing
 from assistant.terms import STOPWORDS, names_in, numbers_in, term_set, tokens
@@ -222,6 +225,8 @@ class AnswerGate:
 
     @staticmethod
     def answer_type(question: str) -> str:
+        if acronyms_asked(question):
+            return "expansion"
         if _ASKS_NUMBER.search(question):
             return "number"
         # "When X happened, could the public use it?": a when-clause, then the real question.
@@ -258,8 +263,11 @@ class AnswerGate:
             missing_everywhere -= present
             own = sorted((s for s in (sentences or ()) if s[0] == rank), key=lambda s: s[2], reverse=True)
             # Without sentences (a caller that scores none) the type cannot be checked, so it does not count.
-            typed = not kind or sentences is None or \
-                any(_holds(kind, t, names) for _, t, _ in own[: self.type_sentences])
+            if kind == "expansion":  # a definition anywhere in the story, however far its cosine
+                typed = any(defines(f"{c.headline}\n{c.text}", short) for short in acronyms_asked(question))
+            else:
+                typed = not kind or sentences is None or \
+                    any(_holds(kind, t, names) for _, t, _ in own[: self.type_sentences])
             stories.append(StoryEvidence(
                 rank=rank, identifiers_ok=idents <= present,
                 name_share=len(soft & present) / len(soft) if soft else 1.0,
@@ -283,7 +291,8 @@ class AnswerGate:
             reason = "no close story names " + ", ".join(ev.missing_names or ev.names)
         elif ev.coverage < self.min_coverage:
             reason = f"only {ev.coverage:.0%} of the question's terms occur in the closest stories"
-        elif best_sentence > -1.0 and best_sentence < self.min_sentence and not ev.about_coverage:
+        elif best_sentence > -1.0 and best_sentence < self.min_sentence and not ev.about_coverage and not (
+                ev.answer_type == "expansion" and any(s.type_found for s in named)):
             reason = f"no sentence answers it closely enough ({best_sentence:.2f} < {self.min_sentence:.2f})"
         elif self.require_type and not any(s.type_found for s in named):
             reason = f"the closest sentences hold no {ev.answer_type}"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer.acronyms import acronyms_asked, defines
+from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.gate import AnswerGate
 from assistant.answer.verify import (
     AnswerBuilder,
@@ -232,3 +234,33 @@ class TestGateNames:
         verdict = strict.check(question, [story])
         assert not verdict.answerable and verdict.evidence is not None
         assert verdict.evidence.stories[0].known_share == 1.0 and verdict.evidence.stories[0].name_share == 0.5
+
+
+class TestAcronyms:
+    """"What does X stand for?" (answer/acronyms.py): a definition answers, a mention does not."""
+
+    def test_a_definition_is_found_by_its_shape(self) -> None:
+        assert acronyms_asked("What does the acronym of DARPA's TRACTOR program stand for?") == ["DARPA", "TRACTOR"]
+        assert acronyms_asked("What is MUM short for?") == ["MUM"]
+        assert acronyms_asked("What did AMD announce about HBM4?") == []
+        assert defines("Translating All C TO Rust (TRACTOR)", "TRACTOR")
+        assert defines("Google unveiled MUM (Multitask Unified Model), a new search model", "MUM")
+        assert defines("the Kubernetes Enhancement Proposal (KEP) process", "KEP")
+        assert not defines("Can DARPA's TRACTOR Pull C to Rust for Memory-Safe Overhaul?", "TRACTOR")
+        assert not defines("Google (MUM) launches", "MUM")  # "Google" does not spell MUM
+
+    def test_the_definition_answers_however_far_its_cosine(self, embedder) -> None:
+        # This Week in Rust 2024-07-31 and 2024-08-28: the definition is a headline sharing one word with the
+        # question (sentence cosine 0.36); the look-alike names DARPA too but defines nothing.
+        question = "What does the acronym of DARPA's TRACTOR program stand for?"
+        definition = hit(1, "", "Translating All C TO Rust (TRACTOR)")
+        mention = hit(2, "DARPA wants to move C code to Rust.", "Can DARPA's TRACTOR Pull C to Rust?")
+        gate = AnswerGate(refuse_below=0.2, min_sentence=0.5, min_coverage=0.3, min_name_share=0.5)
+        answerer = ExtractiveAnswerer(embedder=embedder, refuse_below=0.2, gate=gate,
+                                      verifier=Verifier(embedder=embedder, min_similarity=0.55))
+        answer = answerer.run(question, [mention, definition], embedder.encode_one(question))
+        assert not answer.refused
+        assert [c.headline for c in answer.citations] == ["Translating All C TO Rust (TRACTOR)"]
+        assert answer.gate["answer_type"] == "expansion"
+        # Without a definition among the stories, the sentence floor applies as before.
+        assert answerer.run(question, [mention], embedder.encode_one(question)).refused
