@@ -30,7 +30,7 @@ from assistant.terms import bm25_tokenize
 
 if TYPE_CHECKING:
     from assistant.embedding.protocol import Encoder
-    from assistant.index.reader import IndexReader, ReaderCache
+    from assistant.index.reader import ReaderCache
     from assistant.retrieval.hybrid import HybridSearch
 
 # The lexical side is asked for at most this many chunks holding any query word; mentions are found among them.
@@ -171,21 +171,6 @@ def _in_order_near(words: list[str], terms: list[str]) -> bool:
     return bool(ends)
 
 
-def _cosines(reader: IndexReader, ids: list[str], vector: np.ndarray) -> dict[str, float]:
-    """Cosine of the query to chunks BM25 found, from the embeddings already stored (nothing re-embedded)."""
-    out: dict[str, float] = {}
-    for start in range(0, len(ids), 1000):
-        got = reader.collection.get(ids=ids[start:start + 1000], include=["embeddings"])
-        embeddings = got.get("embeddings")
-        if embeddings is None:
-            continue
-        mat = np.asarray(embeddings, dtype=np.float32)
-        if mat.size:
-            for cid, sim in zip(got["ids"], mat @ vector, strict=True):
-                out[cid] = float(sim)
-    return out
-
-
 def _snippet(chunk: Chunk, query: _Query, stemmer: Any) -> str:
     sentences = split_sentences(chunk.text)
     body = sentences[1:] if len(sentences) > 1 else sentences  # the first line is the headline
@@ -231,7 +216,7 @@ def find_mentions(deps: ArchiveDeps, query: str, *, filters: Filters | None = No
     if not matched:
         return parsed, []
     vector = deps.embedder.encode_one(text)
-    cosines = _cosines(reader, [m.chunk.chunk_id for m in matched], vector)
+    cosines = reader.cosines(vector, [m.chunk.chunk_id for m in matched])
     top_lex = max((m.lexical or 0.0 for m in matched), default=0.0) or 1.0
     # The same blend as HybridRetriever, so the archive and the chat rank alike.
     weight = deps.lexical_weight

@@ -116,7 +116,24 @@ class IndexReader:
 
     def dense_among(self, query_vector: np.ndarray, ids: list[str]) -> list[ScoredChunk]:
         """These chunks' cosines to the query, nearest first (candidates another signal picked)."""
-        return self._scored(self._query_ids([query_vector.tolist()], len(ids), ids)) if ids else []
+        found = self.cosines(query_vector, ids)
+        return self._scored(sorted(((i, 1.0 - c) for i, c in found.items()), key=lambda pair: pair[1]))
+
+    def cosines(self, query_vector: np.ndarray, ids: list[str], *, page: int = 1000) -> dict[str, float]:
+        """Exact cosines of the query to these chunks, from their stored embeddings (nothing is re-embedded): a
+        vector query restricted to ids is an approximate search, which can leave some of them out."""
+        out: dict[str, float] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), page):
+            got = self.collection.get(ids=unique[start:start + page], include=["embeddings"])
+            embeddings = got.get("embeddings")
+            if embeddings is None:
+                continue
+            mat = np.asarray(embeddings, dtype=np.float32)
+            if mat.size:
+                for cid, sim in zip(got["ids"], mat @ query_vector, strict=True):
+                    out[cid] = float(sim)
+        return out
 
     def _scored(self, nearest: list[tuple[str, float]]) -> list[ScoredChunk]:
         if not nearest:

@@ -109,3 +109,20 @@ def test_dense_chunks_from_bm25_rows_equal_chromas(reader, embedder, monkeypatch
                         lambda ids: {i: c for i, c in held(ids).items() if i != lacking})
     again = reader.dense(vector, k=8)
     assert [(h.chunk, h.dense) for h in again] == [(h.chunk, h.dense) for h in hits]
+
+
+def test_cosines_of_known_chunks_are_exact_and_complete(reader, embedder) -> None:
+    # Candidates found by BM25 (and the coverage engine's mentions) get their cosines from the stored
+    # embeddings: every id comes back, with the cosine an unfiltered nearest-neighbour query gives it.
+    query = embedder.encode_one("Who supplies HBM4 memory for AMD's MI455X?")
+    nearest = reader.dense(query, k=30)
+    ids = [h.chunk.chunk_id for h in nearest]
+    far = [c.chunk_id for c in reader.get_chunks(limit=400)][-50:]  # mostly far from the query
+    exact = reader.cosines(query, ids + far + ids[:3])  # repeats are asked once
+    assert set(exact) == set(ids) | set(far)
+    for h in nearest:
+        assert exact[h.chunk.chunk_id] == pytest.approx(h.dense, abs=1e-4)
+    among = reader.dense_among(query, far)
+    assert [h.chunk.chunk_id for h in among] == sorted(far, key=lambda i: -exact[i])
+    assert all(h.dense == pytest.approx(exact[h.chunk.chunk_id], abs=1e-6) for h in among)
+    assert reader.dense_among(query, []) == [] and reader.cosines(query, []) == {}
