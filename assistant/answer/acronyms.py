@@ -9,11 +9,14 @@ whose words start with its letters, in order.
     acronyms_asked("What does MUM stand for?")                        # ["MUM"]
     defines("Translating All C TO Rust (TRACTOR)", "TRACTOR")         # True
     defines("Can DARPA's TRACTOR Pull C to Rust?", "TRACTOR")         # False
+    chunk_defines(hit.chunk, acronyms_asked(question))                # the story's headline or text defines one
 """
 
 from __future__ import annotations
 
 import re
+
+from assistant.records import Chunk
 
 # The question asks for an expansion: "stand for", "short for", "what is the acronym/abbreviation ... for".
 _ASKS = re.compile(r"\b(?:stands?|stood) for\b|\bshort for\b|\b(?:acronym|abbreviation|initialism)\b", re.IGNORECASE)
@@ -44,6 +47,12 @@ def defines(text: str, short: str) -> bool:
         if _spells(short, _WORD.findall(m.group(1))):
             return True
     return False
+
+
+def chunk_defines(chunk: Chunk, shorts: list[str]) -> bool:
+    """Whether the story's headline or text defines one of the short forms."""
+    text = f"{chunk.headline}\n{chunk.text}"
+    return any(defines(text, short) for short in shorts)
 
 
 def _spells(short: str, words: list[str]) -> bool:

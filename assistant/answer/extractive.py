@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from assistant.answer.acronyms import acronyms_asked, defines
+from assistant.answer.acronyms import acronyms_asked, chunk_defines
 from assistant.answer.events import AnswerEvent, stream_answer
 from assistant.answer.gate import DEMONYMS, AnswerGate
 from assistant.answer.verify import (
@@ -306,7 +306,7 @@ class ExtractiveAnswerer:
         usable = [h for h in hits if _candidates([h])]
         # "What does TRACTOR stand for?": the stories that define it answer, whatever else they name.
         shorts = acronyms_asked(question)
-        defining = [h for h in usable if any(defines(f"{h.chunk.headline}\n{h.chunk.text}", a) for a in shorts)]
+        defining = [h for h in usable if chunk_defines(h.chunk, shorts)] if shorts else []
         # A story that misses names the question asks about ("Astral" in "Why did OpenAI acquire Astral?") is
         # about something else, however close its cosine; keep the stories that name the most of them.
         _, names = AnswerGate.question_terms(question)

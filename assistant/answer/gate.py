@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant.answer.acronyms import acronyms_asked, defines
+from assistant.answer.acronyms import acronyms_asked, chunk_defines
 from assistant.records import ScoredChunk
 from assistant.retrieval.timeframe import about_our_writing
 from assistant.terms import STOPWORDS, names_in, numbers_in, term_set, tokens
@@ -246,6 +246,7 @@ class AnswerGate:
         idents = {n for n in names if is_identifier(n, shapes.get(n, n))}
         soft = names - idents
         kind = self.answer_type(question)
+        shorts = acronyms_asked(question) if kind == "expansion" else []
         found: set[str] = set()
         missing_everywhere = set(names)
         counts = self.name_counts(sorted(soft)) if self.name_counts is not None and soft else None
@@ -264,7 +265,7 @@ class AnswerGate:
             own = sorted((s for s in (sentences or ()) if s[0] == rank), key=lambda s: s[2], reverse=True)
             # Without sentences (a caller that scores none) the type cannot be checked, so it does not count.
             if kind == "expansion":  # a definition anywhere in the story, however far its cosine
-                typed = any(defines(f"{c.headline}\n{c.text}", short) for short in acronyms_asked(question))
+                typed = chunk_defines(c, shorts)
             else:
                 typed = not kind or sentences is None or \
                     any(_holds(kind, t, names) for _, t, _ in own[: self.type_sentences])
@@ -283,6 +284,8 @@ class AnswerGate:
         named = [s for s in ev.stories if not self.require_names or not ev.names or
                  (s.identifiers_ok and self._share(s) >= self.min_name_share)]
         best_sentence = max((s.best_sentence for s in named), default=-1.0)
+        # No single sentence is close to a question about our coverage, nor to a definition (see the docstrings).
+        floor_waived = ev.about_coverage or (ev.answer_type == "expansion" and any(s.type_found for s in named))
         if not has_hits:
             reason = "nothing retrieved"
         elif ev.best_dense < self.refuse_below:
@@ -291,8 +294,7 @@ class AnswerGate:
             reason = "no close story names " + ", ".join(ev.missing_names or ev.names)
         elif ev.coverage < self.min_coverage:
             reason = f"only {ev.coverage:.0%} of the question's terms occur in the closest stories"
-        elif best_sentence > -1.0 and best_sentence < self.min_sentence and not ev.about_coverage and not (
-                ev.answer_type == "expansion" and any(s.type_found for s in named)):
+        elif best_sentence > -1.0 and best_sentence < self.min_sentence and not floor_waived:
             reason = f"no sentence answers it closely enough ({best_sentence:.2f} < {self.min_sentence:.2f})"
         elif self.require_type and not any(s.type_found for s in named):
             reason = f"the closest sentences hold no {ev.answer_type}"

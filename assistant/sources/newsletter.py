@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -265,10 +264,9 @@ def parse_markdown_body(body: str, *, split_items: bool = False) -> list[_Draft]
             bool(para_items) and len(para_items) == len(paragraphs))
         if not heading_is_link and (len(items) >= 2 or len(para_items) >= 2 or all_items):
             own_section = link_text(heading)
-            is_unit: Callable[[str], bool] = _paragraph_item if len(para_items) >= len(items) else _is_item
-            units = paragraphs if is_unit is _paragraph_item else body_lines
-            drafts.extend(_item_stories(units, is_unit, own_section=own_section, section=section,
-                                        split_items=split_items))
+            bullets = len(para_items) < len(items)
+            drafts.extend(_item_stories(body_lines if bullets else paragraphs, bullets=bullets,
+                                        own_section=own_section, section=section, split_items=split_items))
             continue
         head_urls = links_of(heading)
         own, trailing = _trailing_items(body_lines, section)
@@ -278,17 +276,18 @@ def parse_markdown_body(body: str, *, split_items: bool = False) -> list[_Draft]
     return drafts
 
 
-def _item_stories(units: list[str], is_unit: Callable[[str], bool], *, own_section: str, section: str,
+def _item_stories(units: list[str], *, bullets: bool, own_section: str, section: str,
                   split_items: bool) -> list[_Draft]:
-    """One story per item of a link list (paragraphs "[Headline](url) - summary", or bullets). Nothing in between
-    is lost: text after an item is its body (Last Week in AI puts an item's quoted summary in the paragraph after
-    its link; a bullet continues on indented lines), and text before the first item is a story named after the
-    heading (LWKD's "Developer News" mixes linked items with plain paragraphs)."""
+    """One story per item of a link list: `units` are paragraphs ("[Headline](url) - summary"), or with `bullets`
+    the lines of a bulleted list ("* [Headline](url)"). Nothing in between is lost: text after an item is its
+    body (Last Week in AI puts an item's quoted summary in the paragraph after its link; a bullet continues on
+    indented lines), and text before the first item is a story named after the heading (LWKD's "Developer News"
+    mixes linked items with plain paragraphs)."""
     lead: list[str] = []
     out: list[_Draft] = []
     for unit in units:
-        if is_unit(unit):
-            if is_unit is _is_item:
+        if _is_item(unit) if bullets else _paragraph_item(unit):
+            if bullets:
                 content = _BULLET_RE.match(unit).group(1)  # type: ignore[union-attr]
                 if split_items:
                     out.append(_split_item(content, own_section))
@@ -303,7 +302,7 @@ def _item_stories(units: list[str], is_unit: Callable[[str], bool], *, own_secti
                               url=first.group(2) if first else None))
         elif _has_words([_TAG_ONLY_RE.sub("", unit)]):  # "<hr>" between items says nothing
             # Lines continue the item above; paragraphs are set apart from it.
-            gap = [""] if is_unit is _paragraph_item else []
+            gap = [] if bullets else [""]
             target = out[-1].lines if out else lead
             target.extend([*gap, unit.strip()] if target else [unit.strip()])
     if lead:
